@@ -1,0 +1,49 @@
+// AckTracker: turns out-of-order acks into the position a stage may confirm
+// upstream (DESIGN.md "Delivery", rule 1). The stage registers each batch in
+// send order with the position to confirm once it and everything before it
+// are durable (for capture: the commit position of the last complete
+// transaction in the batch); acks may arrive in any order; Confirmed() is the
+// position of the end of the unbroken acked prefix. A gap stops confirmation
+// there. Thread-safe: acks come from bus threads.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "core/position.h"
+
+namespace phony {
+
+class AckTracker {
+ public:
+  // Registers a sent batch. Ids must increase; `confirm_at` may be nullopt
+  // for a batch that ends inside a transaction (nothing new to confirm).
+  absl::Status Track(uint64_t batch_id, std::optional<EventPosition> confirm_at);
+  // kNotFound for an id that is not in flight (never tracked, or acked).
+  absl::Status Ack(uint64_t batch_id);
+
+  // The highest position whose batch and all earlier batches are acked.
+  std::optional<EventPosition> Confirmed() const;
+  size_t in_flight() const;
+  // True when every tracked batch is acked.
+  bool idle() const { return in_flight() == 0; }
+
+ private:
+  struct Entry {
+    uint64_t id;
+    std::optional<EventPosition> confirm_at;
+    bool acked = false;
+  };
+  void AdvanceLocked();
+
+  mutable std::mutex mu_;
+  std::deque<Entry> pending_;  // in send order
+  std::optional<EventPosition> confirmed_;
+  uint64_t last_id_ = 0;
+  bool any_tracked_ = false;
+};
+
+}  // namespace phony

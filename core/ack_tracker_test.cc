@@ -1,0 +1,59 @@
+#include "core/ack_tracker.h"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "core/testing/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace phony {
+namespace {
+
+using ::phony::testing::StatusIs;
+
+TEST(AckTrackerTest, GapStopsConfirmation) {
+  AckTracker t;
+  ASSERT_OK(t.Track(1, EventPosition::Postgres(Lsn(10), 0)));
+  ASSERT_OK(t.Track(2, std::nullopt));  // ends mid-transaction
+  ASSERT_OK(t.Track(3, EventPosition::Postgres(Lsn(30), 0)));
+  ASSERT_OK(t.Ack(3));
+  EXPECT_FALSE(t.Confirmed().has_value());
+  ASSERT_OK(t.Ack(1));
+  EXPECT_EQ(t.Confirmed(), EventPosition::Postgres(Lsn(10), 0));
+  ASSERT_OK(t.Ack(2));
+  EXPECT_EQ(t.Confirmed(), EventPosition::Postgres(Lsn(30), 0));
+  EXPECT_TRUE(t.idle());
+}
+
+TEST(AckTrackerTest, RejectsBadIds) {
+  AckTracker t;
+  ASSERT_OK(t.Track(5, std::nullopt));
+  EXPECT_THAT(t.Track(5, std::nullopt), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(t.Track(4, std::nullopt), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(t.Ack(6), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(t.Ack(5));
+  EXPECT_THAT(t.Ack(5), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(AckTrackerTest, RandomOrderFromManyThreadsConfirmsTheLast) {
+  constexpr uint64_t kN = 20000;
+  AckTracker t;
+  for (uint64_t i = 1; i <= kN; ++i) ASSERT_OK(t.Track(i, EventPosition::Postgres(Lsn(i), 0)));
+  std::vector<uint64_t> ids(kN);
+  for (uint64_t i = 0; i < kN; ++i) ids[i] = i + 1;
+  std::shuffle(ids.begin(), ids.end(), std::mt19937(42));
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (size_t i = static_cast<size_t>(w); i < ids.size(); i += 4) ASSERT_OK(t.Ack(ids[i]));
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(t.Confirmed(), EventPosition::Postgres(Lsn(kN), 0));
+  EXPECT_TRUE(t.idle());
+}
+
+}  // namespace
+}  // namespace phony

@@ -1,0 +1,137 @@
+// The job config (DESIGN.md "Config"; documented in config/README.md): the
+// typed model and its loader. Loading validates everything and collects every
+// problem, each with its JSON path (`tables.users.columns.email.transform`)
+// and reason: unknown keys (with a suggestion), wrong types, missing required
+// parts, invalid values, and recognized keys whose feature has not landed yet.
+// Secrets stay references here; ResolveSecrets() reads them at start.
+// Plain value types; the loader is a pure function of the text.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/schema.h"
+#include "core/secrets.h"
+
+namespace phony {
+
+struct ConfigProblem {
+  std::string path;    // "source.port", or "" for the document itself
+  std::string reason;  // "must be an integer between 1 and 65535, got \"x\""
+  std::string ToString() const { return (path.empty() ? "(config)" : path) + ": " + reason; }
+};
+
+enum class DatabaseType { kPostgres, kMySql, kMariaDb };
+const char* DatabaseTypeName(DatabaseType type);
+
+struct EndpointConfig {
+  DatabaseType type = DatabaseType::kPostgres;
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string database;
+  std::string user;
+  std::optional<SecretRef> password_ref;
+
+  bool is_postgres() const { return type == DatabaseType::kPostgres; }
+};
+
+struct KafkaConfig {
+  std::string brokers;
+  std::string topic_prefix = "phony";
+  std::string internal_topic_prefix = "phony_internal";
+  int partitions = 1;
+};
+
+enum class UnlistedColumnPolicy { kNull, kFail, kKeep };
+
+struct AnonymizationConfig {
+  SecretRef secret_ref;
+  std::string locale = "en_US";
+  UnlistedColumnPolicy unlisted_columns = UnlistedColumnPolicy::kNull;
+};
+
+enum class TransformKind { kKeep, kNull, kMask, kHash, kAnonymize, kTokenize, kDateShift, kScrub };
+const char* TransformKindName(TransformKind kind);
+
+// One column rule. Which fields are meaningful depends on `transform`
+// (config/README.md); the loader rejects fields that do not apply.
+struct ColumnRule {
+  TransformKind transform = TransformKind::kKeep;
+  std::string generator;   // ANONYMIZE
+  std::string pattern;     // MASK; ANONYMIZE template
+  std::string source;      // ANONYMIZE model: "tr_TR/first_names"
+  std::string domain;      // mapping domain shared by joinable columns
+  std::string format;      // HASH: hex | base32
+  std::optional<int64_t> length;  // HASH output length
+  std::optional<int64_t> days;    // DATE_SHIFT range ±days
+  std::string entity_key;         // DATE_SHIFT: column giving the entity
+  std::optional<int64_t> version; // generator version pin
+  std::string locale;             // overrides anonymization.locale
+  std::string country;            // phone, national_id, iban
+  bool unique = false;
+  std::optional<double> min;      // numeric noise / range
+  std::optional<double> max;
+  std::map<std::string, ColumnRule> json_paths;  // JSON documents: "$.a.b" -> rule
+};
+
+struct TableRule {
+  std::map<std::string, ColumnRule> columns;
+};
+
+// include/exclude patterns over "schema.table"; `*` and `?` are wildcards;
+// an unqualified pattern applies to the default schema.
+class TableFilter {
+ public:
+  TableFilter() = default;
+  TableFilter(std::vector<std::string> include, std::vector<std::string> exclude,
+              std::string default_schema);
+  bool Matches(const TableId& table) const;
+
+ private:
+  std::vector<std::string> include_;
+  std::vector<std::string> exclude_;
+  std::string default_schema_;
+};
+
+struct JobConfig {
+  std::string name;
+  std::vector<std::string> include;  // default: every table
+  std::vector<std::string> exclude;
+  EndpointConfig source;
+  EndpointConfig target;
+  std::optional<KafkaConfig> kafka;
+  std::string state_dir;  // default ./phony-state/<name>
+  AnonymizationConfig anonymization;
+  std::map<std::string, TableRule> tables;
+
+  // "public" for PostgreSQL, the database name for MySQL/MariaDB.
+  std::string DefaultSchema() const;
+  TableFilter Filter() const;
+};
+
+// Parses and validates; returns every problem found (empty when valid).
+// `config` is filled as far as the text allows even when problems exist.
+std::vector<ConfigProblem> ParseJobConfig(std::string_view json_text, JobConfig* config);
+
+// ParseJobConfig as a Status: kInvalidArgument listing every problem, one per
+// line.
+absl::StatusOr<JobConfig> LoadJobConfigText(std::string_view json_text);
+absl::StatusOr<JobConfig> LoadJobConfigFile(const std::string& path);
+
+// Resolves every secret reference of the config; each failure is a problem
+// naming the reference's JSON path and the reference, never a value.
+struct ResolvedSecrets {
+  std::optional<Secret> source_password;
+  std::optional<Secret> target_password;
+  Secret anonymization_secret;
+};
+std::vector<ConfigProblem> ResolveSecrets(const JobConfig& config, ResolvedSecrets* out);
+
+std::string JoinProblems(const std::vector<ConfigProblem>& problems);
+
+}  // namespace phony

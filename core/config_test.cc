@@ -1,0 +1,342 @@
+#include "core/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "core/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace phony {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::HasSubstr;
+
+json ValidConfig() {
+  return json::parse(R"({
+    "name": "orders-staging",
+    "include": ["public.*", "sales.*"],
+    "exclude": ["public.audit_*"],
+    "source": {"type": "postgresql", "host": "127.0.0.1", "port": 5432, "database": "production",
+               "user": "replicator", "password_ref": "env://SRC_PASSWORD"},
+    "target": {"type": "postgresql", "host": "127.0.0.1", "port": 5433, "database": "staging",
+               "user": "stager"},
+    "state": {"dir": "/tmp/phony-state/orders"},
+    "anonymization": {"secret_ref": "env://PHONY_SECRET", "locale": "tr_TR",
+                      "unlisted_columns": "null"},
+    "tables": {"users": {"columns": {
+        "id": {"transform": "KEEP"},
+        "email": {"transform": "ANONYMIZE", "generator": "template",
+                  "pattern": "{{uuid}}@example.com", "domain": "customer_email"},
+        "first_name": {"transform": "ANONYMIZE", "generator": "model", "source": "tr_TR/first_names"},
+        "phone": {"transform": "MASK", "pattern": "+90 5** *** **{last2}"},
+        "ssn": {"transform": "HASH", "format": "hex", "length": 16},
+        "birthday": {"transform": "DATE_SHIFT", "days": 30, "entity_key": "id"},
+        "profile": {"transform": "KEEP", "json_paths": {"$.contact.email": {"transform": "ANONYMIZE", "generator": "email"}}},
+        "notes": {"transform": "NULL"}}},
+      "sales.orders": {"columns": {"customer_email": {"transform": "ANONYMIZE", "generator": "email", "domain": "customer_email"}}}}
+  })");
+}
+
+std::vector<ConfigProblem> Problems(const json& j) {
+  JobConfig config;
+  return ParseJobConfig(j.dump(), &config);
+}
+
+// Asserts that `j` has a problem at exactly `path` whose reason contains
+// `reason`.
+void ExpectProblem(const json& j, const std::string& path, const std::string& reason) {
+  const auto problems = Problems(j);
+  for (const auto& p : problems) {
+    if (p.path == path && p.reason.find(reason) != std::string::npos) return;
+  }
+  ADD_FAILURE() << "expected a problem at " << path << " containing '" << reason
+                << "'; got:\n" << JoinProblems(problems);
+}
+
+TEST(ConfigTest, ValidConfigParsesIntoTheModel) {
+  JobConfig c;
+  const auto problems = ParseJobConfig(ValidConfig().dump(), &c);
+  ASSERT_TRUE(problems.empty()) << JoinProblems(problems);
+  EXPECT_EQ(c.name, "orders-staging");
+  EXPECT_EQ(c.source.type, DatabaseType::kPostgres);
+  EXPECT_EQ(c.source.port, 5432);
+  ASSERT_TRUE(c.source.password_ref.has_value());
+  EXPECT_EQ(c.source.password_ref->location, "SRC_PASSWORD");
+  EXPECT_FALSE(c.target.password_ref.has_value());
+  EXPECT_EQ(c.state_dir, "/tmp/phony-state/orders");
+  EXPECT_EQ(c.anonymization.locale, "tr_TR");
+  EXPECT_EQ(c.anonymization.unlisted_columns, UnlistedColumnPolicy::kNull);
+  const ColumnRule& email = c.tables.at("users").columns.at("email");
+  EXPECT_EQ(email.transform, TransformKind::kAnonymize);
+  EXPECT_EQ(email.generator, "template");
+  EXPECT_EQ(email.domain, "customer_email");
+  EXPECT_EQ(c.tables.at("users").columns.at("ssn").length, 16);
+  EXPECT_EQ(c.tables.at("users").columns.at("birthday").days, 30);
+  EXPECT_EQ(c.tables.at("users").columns.at("profile").json_paths.at("$.contact.email").generator, "email");
+  EXPECT_EQ(c.tables.at("sales.orders").columns.size(), 1u);
+  EXPECT_FALSE(c.kafka.has_value());
+}
+
+TEST(ConfigTest, DefaultsApply) {
+  json j = ValidConfig();
+  j.erase("state");
+  j["source"].erase("port");
+  j["target"] = {{"type", "mariadb"}, {"database", "staging"}, {"user", "u"}};
+  JobConfig c;
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &c).empty());
+  EXPECT_EQ(c.state_dir, "./phony-state/orders-staging");
+  EXPECT_EQ(c.source.port, 5432);
+  EXPECT_EQ(c.target.port, 3306);
+  EXPECT_EQ(c.target.host, "127.0.0.1");
+}
+
+TEST(ConfigTest, NotJsonNamesLineAndColumn) {
+  JobConfig c;
+  const auto problems = ParseJobConfig("{\n  \"name\": \"x\",\n  oops\n}", &c);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, "");
+  EXPECT_THAT(problems[0].reason, HasSubstr("not valid JSON at line 3"));
+}
+
+TEST(ConfigTest, TopLevelMustBeObject) {
+  JobConfig c;
+  const auto problems = ParseJobConfig("[1,2]", &c);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0].reason, HasSubstr("must be a JSON object, got an array"));
+}
+
+TEST(ConfigTest, MissingName) {
+  json j = ValidConfig();
+  j.erase("name");
+  ExpectProblem(j, "name", "is required");
+}
+
+TEST(ConfigTest, NameWrongTypeAndBadCharacters) {
+  json j = ValidConfig();
+  j["name"] = 42;
+  ExpectProblem(j, "name", "must be a string, got an integer");
+  j["name"] = "has space";
+  ExpectProblem(j, "name", "letters, digits");
+}
+
+TEST(ConfigTest, UnknownTopLevelKeySuggests) {
+  json j = ValidConfig();
+  j["sourse"] = json::object();
+  ExpectProblem(j, "sourse", "unknown key (did you mean \"source\"?)");
+}
+
+TEST(ConfigTest, MissingSourceSection) {
+  json j = ValidConfig();
+  j.erase("source");
+  ExpectProblem(j, "source", "is required");
+}
+
+TEST(ConfigTest, SourceTypeMustBeKnown) {
+  json j = ValidConfig();
+  j["source"]["type"] = "oracle";
+  ExpectProblem(j, "source.type", "must be one of postgresql, mysql, mariadb; got \"oracle\"");
+}
+
+TEST(ConfigTest, PortRangeAndType) {
+  json j = ValidConfig();
+  j["source"]["port"] = 70000;
+  ExpectProblem(j, "source.port", "between 1 and 65535, got 70000");
+  j["source"]["port"] = "5432";
+  ExpectProblem(j, "source.port", "got a string");
+  j["source"]["port"] = 5432.5;
+  ExpectProblem(j, "source.port", "got a number");
+}
+
+TEST(ConfigTest, LiteralPasswordIsRejected) {
+  json j = ValidConfig();
+  j["target"]["password"] = "hunter2";
+  const auto problems = Problems(j);
+  ExpectProblem(j, "target.password", "use password_ref");
+  for (const auto& p : problems) EXPECT_EQ(p.reason.find("hunter2"), std::string::npos);
+}
+
+TEST(ConfigTest, SecretReferenceSchemes) {
+  json j = ValidConfig();
+  j["source"]["password_ref"] = "plain:abc";
+  ExpectProblem(j, "source.password_ref", "is not a secret reference");
+  j["source"]["password_ref"] = "file://relative/path";
+  ExpectProblem(j, "source.password_ref", "absolute path");
+  j["source"]["password_ref"] = "vault://secret/data/db#password";
+  ExpectProblem(j, "source.password_ref", "arrive with issue #11");
+  j["source"]["password_ref"] = "env://BAD-NAME";
+  ExpectProblem(j, "source.password_ref", "letters, digits");
+}
+
+TEST(ConfigTest, UnknownTransform) {
+  json j = ValidConfig();
+  j["tables"]["users"]["columns"]["email"]["transform"] = "SCRAMBLE";
+  ExpectProblem(j, "tables.users.columns.email.transform", "must be one of KEEP, NULL, MASK");
+}
+
+TEST(ConfigTest, AnonymizeNeedsGenerator) {
+  json j = ValidConfig();
+  j["tables"]["users"]["columns"]["email"].erase("generator");
+  ExpectProblem(j, "tables.users.columns.email.generator", "is required");
+}
+
+TEST(ConfigTest, MaskNeedsPattern) {
+  json j = ValidConfig();
+  j["tables"]["users"]["columns"]["phone"].erase("pattern");
+  ExpectProblem(j, "tables.users.columns.phone.pattern", "is required");
+}
+
+TEST(ConfigTest, KeyThatDoesNotApplyToTransform) {
+  json j = ValidConfig();
+  j["tables"]["users"]["columns"]["notes"]["pattern"] = "x";
+  ExpectProblem(j, "tables.users.columns.notes.pattern", "does not apply to transform NULL");
+  j["tables"]["users"]["columns"]["notes"]["colour"] = "x";
+  ExpectProblem(j, "tables.users.columns.notes.colour", "unknown key");
+}
+
+TEST(ConfigTest, QualifiedTableNamesQuotedInPaths) {
+  json j = ValidConfig();
+  j["tables"]["sales.orders"]["columns"]["customer_email"]["generator"] = "emali";
+  ExpectProblem(j, "tables[\"sales.orders\"].columns.customer_email.generator", "must be one of");
+}
+
+TEST(ConfigTest, HashLengthRange) {
+  json j = ValidConfig();
+  j["tables"]["users"]["columns"]["ssn"]["length"] = 2;
+  ExpectProblem(j, "tables.users.columns.ssn.length", "between 4 and 128, got 2");
+}
+
+TEST(ConfigTest, ModelSourceNamesALocaleList) {
+  json j = ValidConfig();
+  j["tables"]["users"]["columns"]["first_name"]["source"] = "first_names";
+  ExpectProblem(j, "tables.users.columns.first_name.source", "tr_TR/first_names");
+}
+
+TEST(ConfigTest, MissingSecretRef) {
+  json j = ValidConfig();
+  j["anonymization"].erase("secret_ref");
+  ExpectProblem(j, "anonymization.secret_ref", "is required");
+}
+
+TEST(ConfigTest, UnlistedColumnsPolicy) {
+  json j = ValidConfig();
+  j["anonymization"]["unlisted_columns"] = "pass";
+  ExpectProblem(j, "anonymization.unlisted_columns", "must be one of null, fail, keep");
+  j["anonymization"]["locale"] = "turkish";
+  ExpectProblem(j, "anonymization.locale", "tr_TR");
+}
+
+TEST(ConfigTest, IncludePatterns) {
+  json j = ValidConfig();
+  j["include"] = "public.*";
+  ExpectProblem(j, "include", "must be an array of strings, got a string");
+  j["include"] = json::array({"public.*", 3, "a.b.c"});
+  ExpectProblem(j, "include[1]", "non-empty string, got an integer");
+  ExpectProblem(j, "include[2]", "is not a table pattern");
+}
+
+TEST(ConfigTest, NotYetLandedFeaturesSaySo) {
+  json j = ValidConfig();
+  j["subset"] = {{"strategy", "percentage"}};
+  j["schedule"] = {{"type", "cron"}};
+  j["source"]["ssl"] = {{"mode", "verify-full"}};
+  j["source"]["credentials"] = {{"type", "ssh_tunnel"}};
+  ExpectProblem(j, "subset", "arrives with issue #7");
+  ExpectProblem(j, "schedule", "arrives with issue #12");
+  ExpectProblem(j, "source.ssl", "arrives with issue #11");
+  ExpectProblem(j, "source.credentials", "arrives with issue #11");
+}
+
+TEST(ConfigTest, KafkaSectionValidatedAndNotYetAvailable) {
+  json j = ValidConfig();
+  j["kafka"] = {{"brokers", "localhost:9092"}, {"partitions", 0}, {"topic_prefix", "p"},
+                {"internal_topic_prefix", "p"}};
+  ExpectProblem(j, "kafka.partitions", "between 1 and 1024, got 0");
+  ExpectProblem(j, "kafka.internal_topic_prefix", "must differ from topic_prefix");
+  ExpectProblem(j, "kafka", "arrives with issue #4");
+}
+
+TEST(ConfigTest, TargetMustNotBeTheSource) {
+  json j = ValidConfig();
+  j["target"]["port"] = 5432;
+  j["target"]["database"] = "production";
+  ExpectProblem(j, "target", "is the same database as the source");
+}
+
+TEST(ConfigTest, StateDirMustNotBeEmpty) {
+  json j = ValidConfig();
+  j["state"]["dir"] = "";
+  ExpectProblem(j, "state.dir", "must not be empty");
+}
+
+TEST(ConfigTest, EveryProblemIsReportedAtOnce) {
+  json j = ValidConfig();
+  j.erase("name");
+  j["source"]["port"] = -1;
+  j["tables"]["users"]["columns"]["email"]["transform"] = "X";
+  j["anonymization"]["unlisted_columns"] = 1;
+  const auto problems = Problems(j);
+  EXPECT_GE(problems.size(), 4u) << JoinProblems(problems);
+  auto status = LoadJobConfigText(j.dump());
+  EXPECT_THAT(status.status(), phony::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                                        HasSubstr("config problems:\nname: is required")));
+}
+
+TEST(ConfigTest, ResolveSecretsNamesReferenceNeverValue) {
+  JobConfig c;
+  json j = ValidConfig();
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &c).empty());
+  ::unsetenv("SRC_PASSWORD");
+  ::setenv("PHONY_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  ResolvedSecrets secrets;
+  auto problems = ResolveSecrets(c, &secrets);
+  ASSERT_EQ(problems.size(), 1u) << JoinProblems(problems);
+  EXPECT_EQ(problems[0].path, "source.password_ref");
+  EXPECT_THAT(problems[0].reason, HasSubstr("env://SRC_PASSWORD"));
+  EXPECT_THAT(problems[0].reason, HasSubstr("is not set"));
+  EXPECT_EQ(secrets.anonymization_secret.value(), "0123456789abcdef0123456789abcdef");
+
+  ::setenv("SRC_PASSWORD", "s3cr3t-value", 1);
+  ::setenv("PHONY_SECRET", "short-secret", 1);
+  ResolvedSecrets again;
+  problems = ResolveSecrets(c, &again);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, "anonymization.secret_ref");
+  EXPECT_THAT(problems[0].reason, HasSubstr("shorter than 16 bytes"));
+  EXPECT_EQ(problems[0].reason.find("short-secret"), std::string::npos);
+  ASSERT_TRUE(again.source_password.has_value());
+  EXPECT_EQ(again.source_password->value(), "s3cr3t-value");
+}
+
+TEST(ConfigTest, FileSecrets) {
+  const std::string path = ::testing::TempDir() + "/phony_secret_test";
+  {
+    std::ofstream out(path);
+    out << "file-secret-0123456789\n";
+  }
+  ASSERT_OK_AND_ASSIGN(SecretRef ref, ParseSecretRef("file://" + path));
+  ASSERT_OK_AND_ASSIGN(Secret s, ResolveSecret(ref));
+  EXPECT_EQ(s.value(), "file-secret-0123456789");
+  ASSERT_OK_AND_ASSIGN(SecretRef missing, ParseSecretRef("file:///nonexistent/phony/secret"));
+  EXPECT_THAT(ResolveSecret(missing).status(),
+              phony::testing::StatusIs(absl::StatusCode::kNotFound,
+                                       HasSubstr("file:///nonexistent/phony/secret")));
+}
+
+TEST(TableFilterTest, IncludeExcludeAndDefaultSchema) {
+  TableFilter f({"public.*", "sales.orders", "items"}, {"public.audit_*"}, "public");
+  EXPECT_TRUE(f.Matches({"db", "public", "users"}));
+  EXPECT_FALSE(f.Matches({"db", "public", "audit_log"}));
+  EXPECT_TRUE(f.Matches({"db", "sales", "orders"}));
+  EXPECT_FALSE(f.Matches({"db", "sales", "order_lines"}));
+  EXPECT_FALSE(f.Matches({"db", "other", "items"}));
+  TableFilter all({}, {"tmp_?"}, "shop");
+  EXPECT_TRUE(all.Matches({"shop", "shop", "tmp_ab"}));
+  EXPECT_FALSE(all.Matches({"shop", "shop", "tmp_a"}));
+  EXPECT_TRUE(all.Matches({"shop", "other", "tmp_a"}));
+}
+
+}  // namespace
+}  // namespace phony

@@ -1,0 +1,133 @@
+// `phony`: the command-line entry point wiring the stages together. Each
+// subcommand parses its flags, loads the job config and runs one stage or
+// tool; subcommands whose stage has not landed say which issue brings it.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "core/config.h"
+#include "core/logging.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitConfigProblems = 1;
+constexpr int kExitNotAvailable = 3;
+
+struct Pending {
+  const char* name;
+  const char* help;
+  const char* issue;
+};
+
+// Subcommands that exist in the interface and arrive with later issues.
+const std::vector<Pending> kPending = {
+    {"capture", "Stream changes from the source's replication log", "#3 (PostgreSQL) and #9 (MySQL/MariaDB)"},
+    {"transform", "Anonymize the raw change stream (Kafka mode)", "#5"},
+    {"apply", "Apply the anonymized stream to staging (Kafka mode)", "#6"},
+    {"snapshot", "Copy the source (full or subset) into staging", "#7"},
+    {"run", "Snapshot, then stream changes continuously", "#8"},
+    {"analyze", "Find PII columns and foreign keys; emit a starter config", "#10"},
+    {"inspect", "Show a job's positions, schema versions and mappings", "#8"},
+    {"status", "Show a running job's progress and lag", "#8"},
+    {"verify", "Compare staging with the deterministic transform of the source", "#8"},
+    {"preview", "Show what the transform does to sampled rows", "#5"},
+    {"teardown", "Drop a job's slot, publication and state", "#8"},
+    {"sync", "Run one scheduled-style sync now (full or incremental)", "#12"},
+    {"schedule", "Run syncs on a cron schedule", "#12"},
+};
+
+int CheckConfig(const std::string& path, bool resolve_secrets) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    std::cerr << "phony check-config: cannot open " << path << "\n";
+    return kExitConfigProblems;
+  }
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  std::fclose(f);
+
+  phony::JobConfig config;
+  std::vector<phony::ConfigProblem> problems = phony::ParseJobConfig(text, &config);
+  if (problems.empty() && resolve_secrets) {
+    phony::ResolvedSecrets secrets;
+    problems = phony::ResolveSecrets(config, &secrets);
+  }
+  if (!problems.empty()) {
+    std::cerr << path << ": " << problems.size() << " problem" << (problems.size() == 1 ? "" : "s")
+              << "\n";
+    for (const auto& p : problems) std::cerr << "  " << p.ToString() << "\n";
+    return kExitConfigProblems;
+  }
+  size_t columns = 0;
+  for (const auto& [name, rule] : config.tables) columns += rule.columns.size();
+  std::cout << path << ": OK\n"
+            << "  job     " << config.name << "\n"
+            << "  source  " << phony::DatabaseTypeName(config.source.type) << " "
+            << config.source.host << ":" << config.source.port << "/" << config.source.database
+            << "\n"
+            << "  target  " << phony::DatabaseTypeName(config.target.type) << " "
+            << config.target.host << ":" << config.target.port << "/" << config.target.database
+            << "\n"
+            << "  mode    " << (config.kafka ? "kafka" : "embedded") << "\n"
+            << "  rules   " << config.tables.size() << " tables, " << columns << " columns\n"
+            << "  state   " << config.state_dir << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Phony Sync: anonymized staging mirrors of PostgreSQL and MySQL/MariaDB, kept "
+               "current from the replication log"};
+  app.set_version_flag("--version", std::string("phony 0.1.0"));
+  app.require_subcommand(1);
+  std::string log_format = "text";
+  std::string log_level = "info";
+  app.add_option("--log-format", log_format, "Log format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  std::string config_path;
+  bool no_secrets = false;
+  auto* check = app.add_subcommand("check-config",
+                                   "Validate a job config: every problem with its JSON path");
+  check->add_option("-c,--config", config_path, "Job config (JSON)")->required();
+  check->add_flag("--no-secrets", no_secrets,
+                  "Do not resolve secret references (validate the text only)");
+
+  std::vector<std::pair<CLI::App*, const Pending*>> pending;
+  for (const Pending& p : kPending) {
+    auto* sub = app.add_subcommand(p.name, std::string(p.help) + " (arrives with issue " + p.issue + ")");
+    sub->add_option("-c,--config", config_path, "Job config (JSON)");
+    sub->allow_extras();
+    pending.emplace_back(sub, &p);
+  }
+
+  CLI11_PARSE(app, argc, argv);
+
+  phony::LogFormat format = phony::LogFormat::kText;
+  if (auto s = phony::ParseLogFormat(log_format, &format); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+  if (auto s = phony::InitLogging(format, log_level); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+
+  if (check->parsed()) return CheckConfig(config_path, !no_secrets);
+  for (const auto& [sub, p] : pending) {
+    if (sub->parsed()) {
+      spdlog::error("phony {} is not available yet: it arrives with issue {}", p->name, p->issue);
+      return kExitNotAvailable;
+    }
+  }
+  return 2;
+}
