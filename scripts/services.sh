@@ -93,10 +93,13 @@ pg17_bindir() {
 
 start_mariadb() {
   local dir="$root/mariadb" port sock
+  # MariaDB refuses to run as root: as root it runs as `mysql`, otherwise as us.
+  local dbuser=mysql
+  [ "$(id -u)" -eq 0 ] || dbuser="$(id -un)"
   port="$(free_port)"; sock="$dir/mysqld.sock"
   mkdir -p "$dir/data"
   [ "$(id -u)" -eq 0 ] && chown -R mysql:mysql "$dir"
-  mariadb-install-db --no-defaults --user=mysql --datadir="$dir/data" \
+  mariadb-install-db --no-defaults --user="$dbuser" --datadir="$dir/data" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 \
     || { cat "$dir/install.log" >&2; die "mariadb: install-db failed"; }
   {
@@ -108,7 +111,7 @@ start_mariadb() {
     echo "PHONY_MARIADB_PIDFILE=$dir/mariadbd.pid"
   } >>"$envfile"
   # Started directly (no mysqld_safe), detached; its pid file is what stop uses.
-  setsid mariadbd --no-defaults --user=mysql --datadir="$dir/data" --socket="$sock" \
+  setsid mariadbd --no-defaults --user="$dbuser" --datadir="$dir/data" --socket="$sock" \
     --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
     --log-error="$dir/error.log" --server-id=1 --log-bin=mariadb-bin \
     --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
