@@ -1,0 +1,329 @@
+#include "src/capture/postgres/pg_values.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
+#include "core/status_macros.h"
+
+namespace phony::pg {
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1000000;
+constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
+
+absl::Status Bad(const char* type, const char* why) {
+  return absl::DataLossError(std::string("pgoutput value of type ") + type + ": " + why);
+}
+
+// A small cursor for the text forms.
+class Scanner {
+ public:
+  explicit Scanner(std::string_view s) : s_(s) {}
+  bool done() const { return pos_ == s_.size(); }
+  char peek() const { return done() ? '\0' : s_[pos_]; }
+  bool Consume(char c) {
+    if (peek() != c) return false;
+    ++pos_;
+    return true;
+  }
+  bool ConsumeStr(std::string_view t) {
+    if (s_.substr(pos_, t.size()) != t) return false;
+    pos_ += t.size();
+    return true;
+  }
+  // Reads at least `min` and at most `max` digits.
+  bool Digits(int64_t* out, size_t min = 1, size_t max = 18) {
+    size_t n = 0;
+    int64_t v = 0;
+    while (n < max && pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+      v = v * 10 + (s_[pos_++] - '0');
+      ++n;
+    }
+    *out = v;
+    return n >= min;
+  }
+  // ".ffffff" → microseconds (up to 6 digits; more is an error).
+  bool Fraction(int64_t* micros) {
+    *micros = 0;
+    if (!Consume('.')) return true;
+    size_t n = 0;
+    int64_t v = 0;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+      if (++n > 6) return false;
+      v = v * 10 + (s_[pos_++] - '0');
+    }
+    if (n == 0) return false;
+    for (size_t i = n; i < 6; ++i) v *= 10;
+    *micros = v;
+    return true;
+  }
+
+ private:
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+// "YYYY-MM-DD" → days; a trailing " BC" is handled by the caller.
+bool ParseDateParts(Scanner& sc, int64_t* year, int64_t* month, int64_t* day) {
+  return sc.Digits(year, 4, 9) && sc.Consume('-') && sc.Digits(month, 2, 2) && sc.Consume('-') &&
+         sc.Digits(day, 2, 2) && *month >= 1 && *month <= 12 && *day >= 1 && *day <= 31;
+}
+
+bool ParseTimeParts(Scanner& sc, int64_t* micros) {
+  int64_t h, m, s, frac;
+  if (!(sc.Digits(&h, 2, 2) && sc.Consume(':') && sc.Digits(&m, 2, 2) && sc.Consume(':') &&
+        sc.Digits(&s, 2, 2) && sc.Fraction(&frac))) {
+    return false;
+  }
+  if (h > 24 || m > 59 || s > 60) return false;
+  *micros = ((h * 60 + m) * 60 + s) * kMicrosPerSecond + frac;
+  return *micros <= kMicrosPerDay;
+}
+
+// "+HH[:MM[:SS]]" → seconds east of UTC.
+bool ParseZone(Scanner& sc, int32_t* offset_east) {
+  const bool neg = sc.peek() == '-';
+  if (!sc.Consume('+') && !sc.Consume('-')) return false;
+  int64_t h = 0, m = 0, s = 0;
+  if (!sc.Digits(&h, 2, 2)) return false;
+  if (sc.Consume(':') && !sc.Digits(&m, 2, 2)) return false;
+  if (sc.Consume(':') && !sc.Digits(&s, 2, 2)) return false;
+  const int64_t secs = h * 3600 + m * 60 + s;
+  if (secs > 16 * 3600) return false;  // PostgreSQL allows up to ±15:59:59
+  *offset_east = static_cast<int32_t>(neg ? -secs : secs);
+  return true;
+}
+
+bool ParseBc(Scanner& sc, int64_t* year) {
+  if (sc.ConsumeStr(" BC")) {
+    if (*year == 0) return false;
+    *year = 1 - *year;  // 1 BC is astronomical year 0
+  }
+  return true;
+}
+
+absl::StatusOr<Value> ParseDate(std::string_view t) {
+  if (t == "infinity") return Value::Date(kDatePosInfinity);
+  if (t == "-infinity") return Value::Date(kDateNegInfinity);
+  Scanner sc(t);
+  int64_t y, mo, d;
+  if (!ParseDateParts(sc, &y, &mo, &d) || !ParseBc(sc, &y) || !sc.done()) {
+    return Bad("date", "not YYYY-MM-DD[ BC]");
+  }
+  const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  if (days <= kDateNegInfinity || days >= kDatePosInfinity) return Bad("date", "out of range");
+  return Value::Date(static_cast<int32_t>(days));
+}
+
+absl::StatusOr<Value> ParseTimestamp(std::string_view t, bool with_zone) {
+  const char* type = with_zone ? "timestamptz" : "timestamp";
+  if (t == "infinity") {
+    return with_zone ? Value::TimestampTz(kTimestampPosInfinity) : Value::Timestamp(kTimestampPosInfinity);
+  }
+  if (t == "-infinity") {
+    return with_zone ? Value::TimestampTz(kTimestampNegInfinity) : Value::Timestamp(kTimestampNegInfinity);
+  }
+  Scanner sc(t);
+  int64_t y, mo, d, tod;
+  if (!ParseDateParts(sc, &y, &mo, &d) || !sc.Consume(' ') || !ParseTimeParts(sc, &tod)) {
+    return Bad(type, "not YYYY-MM-DD HH:MM:SS[.ffffff]");
+  }
+  int32_t offset = 0;
+  if (with_zone && !ParseZone(sc, &offset)) return Bad(type, "missing zone offset");
+  if (!ParseBc(sc, &y) || !sc.done()) return Bad(type, "trailing text");
+  const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  // PostgreSQL's range (4713 BC to 294276 AD) fits int64 microseconds.
+  const int64_t micros = days * kMicrosPerDay + tod - static_cast<int64_t>(offset) * kMicrosPerSecond;
+  return with_zone ? Value::TimestampTz(micros) : Value::Timestamp(micros);
+}
+
+// ISO 8601 interval as IntervalStyle=iso_8601 prints it: "P1Y2M3DT4H5M6.5S",
+// each field possibly negative, "PT0S" for zero.
+absl::StatusOr<Value> ParseInterval(std::string_view t) {
+  if (t.empty() || t[0] != 'P') return Bad("interval", "not ISO 8601 (IntervalStyle=iso_8601)");
+  size_t i = 1;
+  bool in_time = false;
+  Interval iv;
+  bool any = false;
+  while (i < t.size()) {
+    if (t[i] == 'T') {
+      if (in_time) return Bad("interval", "two T separators");
+      in_time = true;
+      ++i;
+      continue;
+    }
+    // number: -?digits[.digits]
+    const size_t start = i;
+    if (t[i] == '-') ++i;
+    while (i < t.size() && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) ++i;
+    if (i == start || i >= t.size()) return Bad("interval", "malformed field");
+    const std::string_view num = t.substr(start, i - start);
+    const char unit = t[i++];
+    any = true;
+    const bool neg = num[0] == '-';
+    const std::string_view digits = neg ? num.substr(1) : num;
+    const size_t dot = digits.find('.');
+    int64_t whole = 0, frac_us = 0;
+    const std::string_view wpart = digits.substr(0, dot);
+    if (wpart.empty() ||
+        std::from_chars(wpart.data(), wpart.data() + wpart.size(), whole).ec != std::errc()) {
+      return Bad("interval", "malformed number");
+    }
+    if (dot != std::string_view::npos) {
+      if (!(in_time && unit == 'S')) return Bad("interval", "fraction outside seconds");
+      std::string_view f = digits.substr(dot + 1);
+      if (f.empty() || f.size() > 6) return Bad("interval", "bad fraction");
+      for (char c : f) {
+        if (c < '0' || c > '9') return Bad("interval", "bad fraction");
+        frac_us = frac_us * 10 + (c - '0');
+      }
+      for (size_t k = f.size(); k < 6; ++k) frac_us *= 10;
+    }
+    const int64_t sign = neg ? -1 : 1;
+    if (!in_time) {
+      switch (unit) {
+        case 'Y': iv.months += static_cast<int32_t>(sign * whole * 12); break;
+        case 'M': iv.months += static_cast<int32_t>(sign * whole); break;
+        case 'W': iv.days += static_cast<int32_t>(sign * whole * 7); break;
+        case 'D': iv.days += static_cast<int32_t>(sign * whole); break;
+        default: return Bad("interval", "unknown date unit");
+      }
+    } else {
+      switch (unit) {
+        case 'H': iv.micros += sign * whole * 3600 * kMicrosPerSecond; break;
+        case 'M': iv.micros += sign * whole * 60 * kMicrosPerSecond; break;
+        case 'S': iv.micros += sign * (whole * kMicrosPerSecond + frac_us); break;
+        default: return Bad("interval", "unknown time unit");
+      }
+    }
+  }
+  if (!any) return Bad("interval", "no fields");
+  return Value::MakeInterval(iv);
+}
+
+absl::StatusOr<Value> ParseFloat(std::string_view t, const char* type) {
+  if (t == "NaN") return Value::Double(std::numeric_limits<double>::quiet_NaN());
+  if (t == "Infinity") return Value::Double(std::numeric_limits<double>::infinity());
+  if (t == "-Infinity") return Value::Double(-std::numeric_limits<double>::infinity());
+  double d;
+  const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+  if (ec != std::errc() || ptr != t.data() + t.size()) return Bad(type, "not a number");
+  return Value::Double(d);
+}
+
+template <typename T>
+absl::StatusOr<Value> ParseInt(std::string_view t, const char* type) {
+  T v;
+  const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || ptr != t.data() + t.size()) return Bad(type, "not an integer in range");
+  return Value::Int64(static_cast<int64_t>(v));
+}
+
+int HexNibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+ValueKind KindForType(uint32_t oid) {
+  switch (oid) {
+    case kBoolOid: return ValueKind::kBool;
+    case kByteaOid: return ValueKind::kBytes;
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid: return ValueKind::kInt64;
+    case kFloat4Oid:
+    case kFloat8Oid: return ValueKind::kDouble;
+    case kNumericOid: return ValueKind::kDecimal;
+    case kDateOid: return ValueKind::kDate;
+    case kTimeOid: return ValueKind::kTime;
+    case kTimeTzOid: return ValueKind::kTimeTz;
+    case kTimestampOid: return ValueKind::kTimestamp;
+    case kTimestampTzOid: return ValueKind::kTimestampTz;
+    case kIntervalOid: return ValueKind::kInterval;
+    case kUuidOid: return ValueKind::kUuid;
+    case kJsonOid:
+    case kJsonbOid: return ValueKind::kJson;
+    default: return ValueKind::kText;
+  }
+}
+
+absl::StatusOr<Value> ParseTextValue(uint32_t oid, std::string_view t) {
+  switch (oid) {
+    case kBoolOid:
+      if (t == "t") return Value::Bool(true);
+      if (t == "f") return Value::Bool(false);
+      return Bad("bool", "not t or f");
+    case kInt2Oid: return ParseInt<int16_t>(t, "int2");
+    case kInt4Oid: return ParseInt<int32_t>(t, "int4");
+    case kInt8Oid: return ParseInt<int64_t>(t, "int8");
+    case kOidOid: return ParseInt<uint32_t>(t, "oid");
+    case kFloat4Oid: return ParseFloat(t, "float4");
+    case kFloat8Oid: return ParseFloat(t, "float8");
+    case kNumericOid: {
+      std::string out;
+      if (!NormalizeDecimal(t, &out)) return Bad("numeric", "not a decimal");
+      return Value::Decimal(std::move(out));
+    }
+    case kByteaOid: {
+      if (t.size() < 2 || t[0] != '\\' || t[1] != 'x' || t.size() % 2 != 0) {
+        return Bad("bytea", "not hex output (bytea_output=hex)");
+      }
+      std::string out;
+      out.reserve((t.size() - 2) / 2);
+      for (size_t i = 2; i < t.size(); i += 2) {
+        const int hi = HexNibble(t[i]), lo = HexNibble(t[i + 1]);
+        if (hi < 0 || lo < 0) return Bad("bytea", "bad hex digit");
+        out.push_back(static_cast<char>(hi * 16 + lo));
+      }
+      return Value::Bytes(std::move(out));
+    }
+    case kDateOid: return ParseDate(t);
+    case kTimeOid: {
+      Scanner sc(t);
+      int64_t micros;
+      if (!ParseTimeParts(sc, &micros) || !sc.done()) return Bad("time", "not HH:MM:SS[.ffffff]");
+      return Value::Time(micros);
+    }
+    case kTimeTzOid: {
+      Scanner sc(t);
+      int64_t micros;
+      int32_t offset;
+      if (!ParseTimeParts(sc, &micros) || !ParseZone(sc, &offset) || !sc.done()) {
+        return Bad("timetz", "not HH:MM:SS[.ffffff]+HH[:MM]");
+      }
+      return Value::TimeTz(micros, offset);
+    }
+    case kTimestampOid: return ParseTimestamp(t, false);
+    case kTimestampTzOid: return ParseTimestamp(t, true);
+    case kIntervalOid: return ParseInterval(t);
+    case kUuidOid: {
+      std::string bytes;
+      if (!ParseUuid(t, &bytes)) return Bad("uuid", "not 8-4-4-4-12 hex");
+      return Value::Uuid(bytes);
+    }
+    case kJsonOid:
+    case kJsonbOid:
+      return Value::Json(std::string(t));
+    default:
+      return Value::Text(std::string(t));
+  }
+}
+
+}  // namespace phony::pg
