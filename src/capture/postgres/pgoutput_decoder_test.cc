@@ -6,6 +6,7 @@
 #include "core/byte_reader.h"
 #include "core/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "src/capture/postgres/testing/pgoutput_builder.h"
 
 namespace phony::pg {
 namespace {
@@ -13,26 +14,7 @@ namespace {
 using ::phony::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Builds messages the way proto.c writes them.
-class Msg {
- public:
-  explicit Msg(char tag) { buf_.push_back(tag); }
-  Msg& U8(uint8_t v) { PutU8(&buf_, v); return *this; }
-  Msg& U16(uint16_t v) { PutU16BE(&buf_, v); return *this; }
-  Msg& U32(uint32_t v) { PutU32BE(&buf_, v); return *this; }
-  Msg& U64(uint64_t v) { PutU64BE(&buf_, v); return *this; }
-  Msg& Str(std::string_view s) { buf_.append(s); buf_.push_back('\0'); return *this; }
-  Msg& Bytes(std::string_view s) { buf_.append(s); return *this; }
-  Msg& Col(char kind, std::string_view data = {}) {
-    U8(static_cast<uint8_t>(kind));
-    if (kind == 't' || kind == 'b') { U32(static_cast<uint32_t>(data.size())); Bytes(data); }
-    return *this;
-  }
-  const std::string& str() const { return buf_; }
-
- private:
-  std::string buf_;
-};
+using ::phony::pg::testing::Msg;
 
 constexpr int64_t kPgTs = 754833600000000;  // 2023-12-01 12:00:00 UTC in PG epoch µs
 constexpr int64_t kUnixTs = kPgTs + kPgEpochOffsetMicros;

@@ -1,0 +1,358 @@
+#include "src/capture/postgres/pgoutput_assembler.h"
+
+#include <string>
+#include <utility>
+
+#include "core/status_macros.h"
+#include "src/capture/postgres/pg_values.h"
+
+namespace phony::pg {
+namespace {
+
+// format_type()'s names for the built-in types we map; other types take the
+// name from a Type message, or "oid:N" until the catalog names them.
+const char* BuiltinTypeName(uint32_t oid) {
+  switch (oid) {
+    case kBoolOid: return "boolean";
+    case kByteaOid: return "bytea";
+    case kCharOid: return "\"char\"";
+    case kNameOid: return "name";
+    case kInt8Oid: return "bigint";
+    case kInt2Oid: return "smallint";
+    case kInt4Oid: return "integer";
+    case kTextOid: return "text";
+    case kOidOid: return "oid";
+    case kJsonOid: return "json";
+    case kXmlOid: return "xml";
+    case kPointOid: return "point";
+    case kFloat4Oid: return "real";
+    case kFloat8Oid: return "double precision";
+    case kMoneyOid: return "money";
+    case kBpcharOid: return "character";
+    case kVarcharOid: return "character varying";
+    case kDateOid: return "date";
+    case kTimeOid: return "time without time zone";
+    case kTimestampOid: return "timestamp without time zone";
+    case kTimestampTzOid: return "timestamp with time zone";
+    case kIntervalOid: return "interval";
+    case kTimeTzOid: return "time with time zone";
+    case kNumericOid: return "numeric";
+    case kUuidOid: return "uuid";
+    case kJsonbOid: return "jsonb";
+    case 650: return "cidr";
+    case 869: return "inet";
+    case 829: return "macaddr";
+    case 774: return "macaddr8";
+    case 1560: return "bit";
+    case 1562: return "bit varying";
+    default: return nullptr;
+  }
+}
+
+bool SameShape(const TableSchema& a, const TableSchema& b) {
+  return a.id == b.id && a.columns == b.columns && a.replica_identity == b.replica_identity;
+}
+
+ReplicaIdentity IdentityFromChar(char c) {
+  switch (c) {
+    case 'n': return ReplicaIdentity::kNothing;
+    case 'f': return ReplicaIdentity::kFull;
+    case 'i': return ReplicaIdentity::kIndex;
+    default: return ReplicaIdentity::kDefault;
+  }
+}
+
+}  // namespace
+
+PgoutputAssembler::PgoutputAssembler(Options options) : options_(std::move(options)) {}
+
+void PgoutputAssembler::SeedSchema(uint32_t relation_oid, TableSchema schema) {
+  std::vector<uint32_t> oids;
+  for (const auto& c : schema.columns) oids.push_back(c.type_id);
+  type_oids_[relation_oid] = std::move(oids);
+  schemas_[relation_oid] = std::move(schema);
+}
+
+PgoutputAssembler::OpenTx* PgoutputAssembler::StreamTx(std::optional<uint32_t>) {
+  auto it = streams_.find(stream_xid_);
+  return it == streams_.end() ? nullptr : &it->second;
+}
+
+absl::StatusOr<Row> PgoutputAssembler::ParseTuple(const PgTuple& tuple, const TableSchema& schema,
+                                                  const std::vector<uint32_t>& type_oids,
+                                                  const char* what) {
+  if (tuple.size() != schema.columns.size()) {
+    return absl::DataLossError(std::string("pgoutput ") + what + " for " +
+                               schema.id.QualifiedName() + " has " + std::to_string(tuple.size()) +
+                               " columns; its Relation message has " +
+                               std::to_string(schema.columns.size()));
+  }
+  Row row;
+  row.reserve(tuple.size());
+  for (size_t i = 0; i < tuple.size(); ++i) {
+    switch (tuple[i].kind) {
+      case TupleColumnKind::kNull:
+        row.push_back(Value::Null());
+        break;
+      case TupleColumnKind::kUnchanged:
+        row.push_back(Value::Unchanged());
+        break;
+      case TupleColumnKind::kBinary:
+        return absl::UnimplementedError(std::string("pgoutput ") + what + " for " +
+                                        schema.id.QualifiedName() +
+                                        " carries binary-format values, which this capture did "
+                                        "not request");
+      case TupleColumnKind::kText: {
+        auto v = ParseTextValue(type_oids[i], tuple[i].data);
+        if (!v.ok()) {
+          return absl::DataLossError(std::string("pgoutput ") + what + " for " +
+                                     schema.id.QualifiedName() + " column " +
+                                     schema.columns[i].name + ": " +
+                                     std::string(v.status().message()));
+        }
+        row.push_back(std::move(*v));
+        break;
+      }
+    }
+  }
+  return row;
+}
+
+absl::Status PgoutputAssembler::OnRelation(const PgRelation& rel, OpenTx* tx, uint32_t) {
+  TableSchema s;
+  s.id = TableId{options_.database, rel.nspname.empty() ? "pg_catalog" : std::string(rel.nspname),
+                 std::string(rel.relname)};
+  s.replica_identity = IdentityFromChar(rel.replica_identity);
+  std::vector<uint32_t> oids;
+  uint16_t key_ordinal = 0;
+  for (const PgRelationColumn& c : rel.columns) {
+    ColumnDef col;
+    col.name = std::string(c.name);
+    if (const char* builtin = BuiltinTypeName(c.type_oid)) {
+      col.type_name = builtin;
+    } else if (auto it = type_names_.find(c.type_oid); it != type_names_.end()) {
+      col.type_name = it->second;
+    } else {
+      col.type_name = "oid:" + std::to_string(c.type_oid);
+    }
+    col.kind = KindForType(c.type_oid);
+    col.type_id = c.type_oid;
+    col.type_modifier = c.type_modifier;
+    col.key_ordinal = c.is_key ? ++key_ordinal : 0;
+    s.columns.push_back(std::move(col));
+    oids.push_back(c.type_oid);
+  }
+  auto it = schemas_.find(rel.oid);
+  if (it != schemas_.end() && SameShape(it->second, s)) {
+    return absl::OkStatus();  // re-sent after reconnect or cache invalidation
+  }
+  s.version = it == schemas_.end() ? 1 : it->second.version + 1;
+  schemas_[rel.oid] = s;
+  type_oids_[rel.oid] = std::move(oids);
+  SchemaEvent event;
+  event.schema = std::move(s);
+  Event e = std::move(event);
+  buffered_bytes_ += ApproximateSize(e);
+  // Schema events are never discarded with an aborted subtransaction: the
+  // cache already holds the new shape.
+  tx->events.push_back(Pending{std::move(e), 0});
+  return absl::OkStatus();
+}
+
+absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_t subxid) {
+  auto lookup = [&](uint32_t oid) -> absl::StatusOr<uint32_t> {
+    if (schemas_.count(oid) == 0) {
+      return absl::DataLossError("pgoutput change for relation OID " + std::to_string(oid) +
+                                 " without a preceding Relation message");
+    }
+    return oid;
+  };
+  ChangeEvent c;
+  if (const auto* ins = std::get_if<PgInsert>(&m)) {
+    PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(ins->relation_oid));
+    const TableSchema& s = schemas_[oid];
+    c.op = ChangeOp::kInsert;
+    c.table = s.id;
+    c.schema_version = s.version;
+    c.key_columns = s.KeyColumns();
+    PHONY_ASSIGN_OR_RETURN(Row after, ParseTuple(ins->new_tuple, s, type_oids_[oid], "Insert"));
+    c.after = std::move(after);
+  } else if (const auto* upd = std::get_if<PgUpdate>(&m)) {
+    PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(upd->relation_oid));
+    const TableSchema& s = schemas_[oid];
+    c.op = ChangeOp::kUpdate;
+    c.table = s.id;
+    c.schema_version = s.version;
+    c.key_columns = s.KeyColumns();
+    if (upd->old_kind != 0) {
+      PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(upd->old_tuple, s, type_oids_[oid], "Update"));
+      c.before = std::move(before);
+    }
+    PHONY_ASSIGN_OR_RETURN(Row after, ParseTuple(upd->new_tuple, s, type_oids_[oid], "Update"));
+    c.after = std::move(after);
+  } else if (const auto* del = std::get_if<PgDelete>(&m)) {
+    PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(del->relation_oid));
+    const TableSchema& s = schemas_[oid];
+    c.op = ChangeOp::kDelete;
+    c.table = s.id;
+    c.schema_version = s.version;
+    c.key_columns = s.KeyColumns();
+    PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(del->old_tuple, s, type_oids_[oid], "Delete"));
+    c.before = std::move(before);
+  } else if (const auto* tr = std::get_if<PgTruncate>(&m)) {
+    if (tr->relation_oids.empty()) return absl::DataLossError("pgoutput Truncate of no relations");
+    c.op = ChangeOp::kTruncate;
+    for (uint32_t oid : tr->relation_oids) {
+      PHONY_RETURN_IF_ERROR(lookup(oid).status());
+      c.truncated.push_back(schemas_[oid].id);
+    }
+    c.table = c.truncated.front();
+    c.schema_version = schemas_[tr->relation_oids.front()].version;
+    if (tr->options & kTruncateCascade) c.flags |= kFlagTruncateCascade;
+    if (tr->options & kTruncateRestartIdentity) c.flags |= kFlagTruncateRestartIdentity;
+  }
+  if (subxid != 0 && tx->first_index.count(subxid) == 0) {
+    tx->first_index[subxid] = tx->events.size();
+  }
+  Event e = std::move(c);
+  buffered_bytes_ += ApproximateSize(e);
+  tx->events.push_back(Pending{std::move(e), subxid});
+  ++tx->change_count;
+  return absl::OkStatus();
+}
+
+void PgoutputAssembler::Emit(OpenTx& tx, Lsn commit_end, std::vector<Event>* out,
+                             FeedResult* result) {
+  for (const Pending& p : tx.events) buffered_bytes_ -= ApproximateSize(p.event);
+  if (tx.events.empty()) {
+    result->empty_commit_end = commit_end;
+    return;
+  }
+  uint64_t seq = 0;
+  out->push_back(TxBegin{EventPosition::Postgres(commit_end, seq++), tx.xid, tx.commit_ts_us});
+  for (Pending& p : tx.events) {
+    if (auto* c = std::get_if<ChangeEvent>(&p.event)) {
+      c->position = EventPosition::Postgres(commit_end, seq++);
+      c->commit_ts_us = tx.commit_ts_us;
+    } else {
+      std::get<SchemaEvent>(p.event).position = EventPosition::Postgres(commit_end, seq++);
+    }
+    out->push_back(std::move(p.event));
+  }
+  out->push_back(TxCommit{EventPosition::Postgres(commit_end, seq), tx.xid, tx.commit_ts_us,
+                          tx.change_count});
+  tx.events.clear();
+}
+
+absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::string_view message,
+                                                                      std::vector<Event>* out) {
+  const DecodeContext ctx{options_.protocol_version, in_stream_, options_.parallel_streaming};
+  PHONY_ASSIGN_OR_RETURN(PgMessage m, DecodePgoutputMessage(message, ctx));
+  FeedResult result;
+  auto protocol_error = [](const std::string& what) {
+    return absl::DataLossError("pgoutput protocol: " + what);
+  };
+  // The transaction a data message belongs to.
+  auto target = [&](std::optional<uint32_t> xid) -> OpenTx* {
+    if (in_stream_) return xid ? StreamTx(xid) : nullptr;
+    return current_ ? &*current_ : nullptr;
+  };
+
+  if (const auto* b = std::get_if<PgBegin>(&m)) {
+    if (current_ || in_stream_) return protocol_error("Begin inside an open transaction");
+    current_ = OpenTx{};
+    current_->xid = b->xid;
+    current_->commit_ts_us = b->commit_ts_us;
+  } else if (const auto* c = std::get_if<PgCommit>(&m)) {
+    if (!current_) return protocol_error("Commit without Begin");
+    current_->commit_ts_us = c->commit_ts_us;
+    Emit(*current_, c->end_lsn, out, &result);
+    current_.reset();
+  } else if (const auto* rel = std::get_if<PgRelation>(&m)) {
+    OpenTx* tx = target(rel->xid);
+    if (tx == nullptr) return protocol_error("Relation outside a transaction");
+    PHONY_RETURN_IF_ERROR(OnRelation(*rel, tx, rel->xid.value_or(0)));
+  } else if (const auto* ty = std::get_if<PgType>(&m)) {
+    type_names_[ty->oid] = (ty->nspname.empty() ? std::string() : std::string(ty->nspname) + ".") +
+                           std::string(ty->name);
+  } else if (std::holds_alternative<PgInsert>(m) || std::holds_alternative<PgUpdate>(m) ||
+             std::holds_alternative<PgDelete>(m) || std::holds_alternative<PgTruncate>(m)) {
+    std::optional<uint32_t> xid = std::visit(
+        [](const auto& x) -> std::optional<uint32_t> {
+          if constexpr (requires { x.xid; }) return x.xid;
+          return std::nullopt;
+        },
+        m);
+    OpenTx* tx = target(xid);
+    if (tx == nullptr) return protocol_error("change outside a transaction");
+    PHONY_RETURN_IF_ERROR(OnChange(m, tx, xid.value_or(0)));
+  } else if (const auto* ss = std::get_if<PgStreamStart>(&m)) {
+    if (current_) return protocol_error("Stream Start inside a non-streamed transaction");
+    const bool known = streams_.count(ss->xid) != 0;
+    if (ss->first_segment && known) {
+      return protocol_error("first Stream Start for transaction " + std::to_string(ss->xid) +
+                            ", which is already streaming");
+    }
+    if (!ss->first_segment && !known) {
+      return protocol_error("Stream Start continues unknown transaction " + std::to_string(ss->xid));
+    }
+    if (!known) streams_[ss->xid].xid = ss->xid;
+    in_stream_ = true;
+    stream_xid_ = ss->xid;
+  } else if (std::holds_alternative<PgStreamStop>(m)) {
+    in_stream_ = false;
+  } else if (const auto* sc = std::get_if<PgStreamCommit>(&m)) {
+    if (in_stream_) return protocol_error("Stream Commit inside a stream block");
+    auto it = streams_.find(sc->xid);
+    if (it == streams_.end()) {
+      return protocol_error("Stream Commit for unknown transaction " + std::to_string(sc->xid));
+    }
+    it->second.commit_ts_us = sc->commit_ts_us;
+    Emit(it->second, sc->end_lsn, out, &result);
+    streams_.erase(it);
+  } else if (const auto* sa = std::get_if<PgStreamAbort>(&m)) {
+    auto it = streams_.find(sa->xid);
+    if (it != streams_.end()) {
+      OpenTx& tx = it->second;
+      if (sa->subxid == sa->xid) {
+        for (const Pending& p : tx.events) buffered_bytes_ -= ApproximateSize(p.event);
+        streams_.erase(it);
+      } else if (auto first = tx.first_index.find(sa->subxid); first != tx.first_index.end()) {
+        // Everything from the subtransaction's first change on belongs to
+        // it or to its children: a backend makes no other change while a
+        // subtransaction is open, and later changes are streamed after the
+        // abort. Schema events stay (the relation cache already moved on).
+        std::vector<Pending> kept(std::make_move_iterator(tx.events.begin()),
+                                  std::make_move_iterator(tx.events.begin() + static_cast<long>(first->second)));
+        for (size_t i = first->second; i < tx.events.size(); ++i) {
+          Pending& p = tx.events[i];
+          if (std::holds_alternative<SchemaEvent>(p.event)) {
+            kept.push_back(std::move(p));
+          } else {
+            buffered_bytes_ -= ApproximateSize(p.event);
+            --tx.change_count;
+          }
+        }
+        tx.events = std::move(kept);
+        for (auto fi = tx.first_index.begin(); fi != tx.first_index.end();) {
+          fi = fi->second >= first->second && fi->first != sa->subxid ? tx.first_index.erase(fi) : std::next(fi);
+        }
+        tx.first_index.erase(sa->subxid);
+      }
+    }
+    // An abort for a transaction we hold nothing of is fine: it may have
+    // streamed nothing for the published tables.
+  } else if (std::holds_alternative<PgBeginPrepare>(m) || std::holds_alternative<PgPrepare>(m) ||
+             std::holds_alternative<PgCommitPrepared>(m) ||
+             std::holds_alternative<PgRollbackPrepared>(m)) {
+    return absl::FailedPreconditionError(
+        "pgoutput sent a two-phase message: the slot decodes prepared transactions (two_phase "
+        "on); Phony Sync needs a slot with two_phase off so prepared transactions arrive at "
+        "COMMIT PREPARED");
+  }
+  // Origin and logical messages carry nothing for the change stream:
+  // message payloads never reach it (DESIGN.md "Anonymization").
+  return result;
+}
+
+}  // namespace phony::pg

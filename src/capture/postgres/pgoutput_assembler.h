@@ -1,0 +1,102 @@
+// PgoutputAssembler: turns the stream of pgoutput messages of one slot into
+// core events, whole source transactions at a time, in commit order
+// (DESIGN.md "Events and positions"). It keeps the Relation and Type caches,
+// versions table schemas (a Relation whose shape differs from the cached one
+// yields a SchemaEvent with the next version), parses tuple values, and
+// assembles streamed in-progress transactions (protocol ≥ 2): their changes
+// are buffered per top-level xid, a Stream Abort discards the aborted
+// (sub)transaction's changes, and only a Stream Commit emits them.
+//
+// Positions: every event of a transaction is positioned at (commit end LSN,
+// seq) with seq 0 for TxBegin, 1… for schema and change events in order, and
+// the last for TxCommit. Transactions with no change for a published table
+// produce no events; their end LSN is reported so the client can confirm it
+// when nothing is in flight.
+//
+// Pure: no I/O, no clock, no logging. Not thread-safe (one per slot stream).
+// Two-phase messages mean the slot was created with two_phase on, which the
+// client never does: they are kFailedPrecondition.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/event.h"
+#include "src/capture/postgres/pgoutput_decoder.h"
+
+namespace phony::pg {
+
+class PgoutputAssembler {
+ public:
+  struct Options {
+    std::string database;  // the source database, for TableIds
+    int protocol_version = 1;
+    bool parallel_streaming = false;
+  };
+
+  struct FeedResult {
+    // End LSN of a transaction that produced no events (nothing published
+    // changed), which the client may confirm once nothing is in flight.
+    std::optional<Lsn> empty_commit_end;
+  };
+
+  explicit PgoutputAssembler(Options options);
+
+  // Decodes one message and appends the events of every transaction it
+  // completes to `out`. kDataLoss for corrupt input and for protocol
+  // violations (a change for an unknown relation, a tuple whose width does
+  // not match its relation, a commit without a begin); the message is not
+  // consumed and the stream must stop there.
+  absl::StatusOr<FeedResult> Feed(std::string_view message, std::vector<Event>* out);
+
+  // Schema versions known so far, to persist and to seed the next run.
+  const std::map<uint32_t, TableSchema>& schemas() const { return schemas_; }
+  // Seeds a table's last known version (from the state store) so versions
+  // keep growing across restarts.
+  void SeedSchema(uint32_t relation_oid, TableSchema schema);
+
+  bool in_transaction() const { return current_.has_value(); }
+  size_t streamed_transactions() const { return streams_.size(); }
+  // Bytes of row data held for open transactions (streamed or not).
+  size_t buffered_bytes() const { return buffered_bytes_; }
+
+ private:
+  // A change whose commit position is not known yet.
+  struct Pending {
+    Event event;
+    uint32_t subxid = 0;  // streamed changes: the (sub)transaction that made it
+  };
+  struct OpenTx {
+    uint32_t xid = 0;
+    int64_t commit_ts_us = 0;
+    std::vector<Pending> events;
+    size_t change_count = 0;
+    // Streamed: index of the first event of each subtransaction.
+    std::unordered_map<uint32_t, size_t> first_index;
+  };
+
+  absl::Status OnRelation(const PgRelation& rel, OpenTx* tx, uint32_t subxid);
+  absl::Status OnChange(const PgMessage& m, OpenTx* tx, uint32_t subxid);
+  absl::StatusOr<Row> ParseTuple(const PgTuple& tuple, const TableSchema& schema,
+                                 const std::vector<uint32_t>& type_oids, const char* what);
+  void Emit(OpenTx& tx, Lsn commit_end, std::vector<Event>* out, FeedResult* result);
+  OpenTx* StreamTx(std::optional<uint32_t> xid);
+
+  Options options_;
+  bool in_stream_ = false;
+  uint32_t stream_xid_ = 0;
+  std::optional<OpenTx> current_;              // non-streamed transaction
+  std::map<uint32_t, OpenTx> streams_;         // streamed, by top-level xid
+  std::map<uint32_t, TableSchema> schemas_;    // by relation OID
+  std::map<uint32_t, std::vector<uint32_t>> type_oids_;  // by relation OID
+  std::map<uint32_t, std::string> type_names_;  // Type messages: OID -> "schema.name"
+  size_t buffered_bytes_ = 0;
+};
+
+}  // namespace phony::pg
