@@ -14,33 +14,19 @@
 #include "core/position.h"
 #include "core/testing/status_matchers.h"
 #include "gtest/gtest.h"
-#include "tests/integration/services_env.h"
+#include "tests/integration/pg_test_util.h"
 
 namespace phony {
 namespace {
 
-using ::phony::testing::ServiceEnv;
-
-struct PgConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
-
-std::string ConnInfo(const std::string& prefix, bool replication) {
-  return "host=" + ServiceEnv("PHONY_" + prefix + "_HOST") + " port=" +
-         ServiceEnv("PHONY_" + prefix + "_PORT") + " user=" + ServiceEnv("PHONY_" + prefix + "_USER") +
-         " dbname=postgres connect_timeout=10" + (replication ? " replication=database" : "");
-}
+using ::phony::testing::ConnectPg;
+using ::phony::testing::DropSlot;
+using ::phony::testing::PgConn;
+using ::phony::testing::PgQuery;
 
 std::string Exec(PGconn* conn, const std::string& sql) {
-  PGresult* r = PQexec(conn, sql.c_str());
-  const ExecStatusType st = PQresultStatus(r);
-  std::string out;
-  if (st == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
-  EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-      << sql << ": " << PQresultErrorMessage(r);
-  PQclear(r);
-  return out;
+  const auto rows = PgQuery(conn, sql);
+  return rows.empty() ? "" : rows[0][0];
 }
 
 void SendStandbyStatus(PGconn* conn, Lsn flush) {
@@ -59,8 +45,8 @@ class PgReplicationTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PgReplicationTest, PgoutputDeliversAnInsert) {
   const std::string prefix = GetParam();
-  PgConn sql(PQconnectdb(ConnInfo(prefix, false).c_str()));
-  ASSERT_EQ(PQstatus(sql.get()), CONNECTION_OK) << PQerrorMessage(sql.get());
+  PgConn sql = ConnectPg(prefix, false);
+  ASSERT_EQ(PQstatus(sql.get()), CONNECTION_OK);
   const int version = PQserverVersion(sql.get());
   ASSERT_GE(version, 150000);
   // The newest protocol each server speaks: v3 on 15, v4 on 16+.
@@ -73,8 +59,8 @@ TEST_P(PgReplicationTest, PgoutputDeliversAnInsert) {
   Exec(sql.get(), "CREATE PUBLICATION " + pub + " FOR TABLE " + table);
   Exec(sql.get(), "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
 
-  PgConn repl(PQconnectdb(ConnInfo(prefix, true).c_str()));
-  ASSERT_EQ(PQstatus(repl.get()), CONNECTION_OK) << PQerrorMessage(repl.get());
+  PgConn repl = ConnectPg(prefix, true);
+  ASSERT_EQ(PQstatus(repl.get()), CONNECTION_OK);
   const std::string start = "START_REPLICATION SLOT " + slot + " LOGICAL 0/0 (proto_version '" +
                             std::to_string(proto) + "', publication_names '" + pub + "')";
   PGresult* r = PQexec(repl.get(), start.c_str());
@@ -158,13 +144,7 @@ TEST_P(PgReplicationTest, PgoutputDeliversAnInsert) {
   EXPECT_EQ(confirmed, commit_end.ToString());
 
   repl.reset();
-  for (int i = 0; i < 50; ++i) {  // the walsender may take a moment to release the slot
-    PGresult* d = PQexec(sql.get(), ("SELECT pg_drop_replication_slot('" + slot + "')").c_str());
-    const bool ok = PQresultStatus(d) == PGRES_TUPLES_OK;
-    PQclear(d);
-    if (ok) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  DropSlot(sql.get(), slot);
   Exec(sql.get(), "DROP PUBLICATION " + pub);
   Exec(sql.get(), "DROP TABLE " + table);
 }

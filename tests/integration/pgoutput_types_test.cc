@@ -21,41 +21,17 @@
 #include "gtest/gtest.h"
 #include "src/capture/postgres/pg_values.h"
 #include "src/capture/postgres/pgoutput_decoder.h"
-#include "tests/integration/services_env.h"
+#include "tests/integration/pg_test_util.h"
 
 namespace phony::pg {
 namespace {
 
-using ::phony::testing::ServiceEnv;
-
-struct PgConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
-
-std::string ConnInfo(const std::string& prefix, bool replication) {
-  std::string s = "host=" + ServiceEnv("PHONY_" + prefix + "_HOST") + " port=" +
-                  ServiceEnv("PHONY_" + prefix + "_PORT") + " user=" +
-                  ServiceEnv("PHONY_" + prefix + "_USER") + " dbname=postgres connect_timeout=10";
-  if (replication) s += std::string(" replication=database options='") + kReplicationSessionOptions + "'";
-  return s;
-}
-
-std::vector<std::vector<std::string>> Query(PGconn* conn, const std::string& sql) {
-  PGresult* r = PQexec(conn, sql.c_str());
-  std::vector<std::vector<std::string>> rows;
-  const ExecStatusType st = PQresultStatus(r);
-  EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << sql << ": " << PQresultErrorMessage(r);
-  for (int i = 0; i < PQntuples(r); ++i) {
-    std::vector<std::string> row;
-    for (int j = 0; j < PQnfields(r); ++j) {
-      row.push_back(PQgetisnull(r, i, j) ? "<null>" : PQgetvalue(r, i, j));
-    }
-    rows.push_back(std::move(row));
-  }
-  PQclear(r);
-  return rows;
-}
+using ::phony::testing::ConnectPg;
+using ::phony::testing::DropSlot;
+using ::phony::testing::NextPgoutputMessage;
+using ::phony::testing::PgConn;
+using ::phony::testing::PgQuery;
+using ::phony::testing::StartPgoutput;
 
 std::string Hex(std::string_view bytes) {
   static const char kHex[] = "0123456789abcdef";
@@ -160,21 +136,21 @@ class PgoutputTypesTest : public ::testing::TestWithParam<std::pair<const char*,
 TEST_P(PgoutputTypesTest, DecodedValuesMatchTheServer) {
   const std::string prefix = GetParam().first;
   const int proto = GetParam().second;
-  PgConn sql(PQconnectdb(ConnInfo(prefix, false).c_str()));
-  ASSERT_EQ(PQstatus(sql.get()), CONNECTION_OK) << PQerrorMessage(sql.get());
+  PgConn sql = ConnectPg(prefix, false);
+  ASSERT_EQ(PQstatus(sql.get()), CONNECTION_OK);
   const std::string suffix = std::to_string(getpid()) + "_" + std::to_string(proto);
   const std::string table = "types_" + suffix, pub = "types_pub_" + suffix, slot = "types_slot_" + suffix;
 
   std::string create = "CREATE TABLE " + table + " (id int PRIMARY KEY";
   for (const Column& c : kColumns) create += std::string(", ") + c.name + " " + c.type;
   create += ", big text)";
-  Query(sql.get(), create);
-  Query(sql.get(), "ALTER TABLE " + table + " ALTER big SET STORAGE EXTERNAL");
-  Query(sql.get(), "CREATE PUBLICATION " + pub + " FOR TABLE " + table);
-  Query(sql.get(), "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+  PgQuery(sql.get(), create);
+  PgQuery(sql.get(), "ALTER TABLE " + table + " ALTER big SET STORAGE EXTERNAL");
+  PgQuery(sql.get(), "CREATE PUBLICATION " + pub + " FOR TABLE " + table);
+  PgQuery(sql.get(), "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
 
   const std::string cols = "id, b, i2, i8, f4, f8, n, tx, by, d, tm, ttz, ts, tstz, iv, u, j, ip, arr, big";
-  Query(sql.get(), "INSERT INTO " + table + " (" + cols + ") VALUES "
+  PgQuery(sql.get(), "INSERT INTO " + table + " (" + cols + ") VALUES "
         "(1, true, 12345, 9007199254740993, 3.14159, 2.718281828459045, 12345.678900, 'héllo wörld ✓', "
         "'\\x00ff7f80', '2024-02-29', '13:45:06.789', '13:45:06.789+05:30', '2024-02-29 13:45:06.123456', "
         "'2024-02-29 13:45:06.123456+00', '1 year 2 months 3 days 04:05:06.5', "
@@ -192,34 +168,28 @@ TEST_P(PgoutputTypesTest, DecodedValuesMatchTheServer) {
         "(4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
         "NULL, NULL, NULL, NULL)");
   // Leaves the out-of-line TOASTed `big` untouched: it must arrive unchanged.
-  Query(sql.get(), "UPDATE " + table + " SET i2 = i2 + 1 WHERE id = 1");
+  PgQuery(sql.get(), "UPDATE " + table + " SET i2 = i2 + 1 WHERE id = 1");
 
   // The oracle: what the server computes for each row and column.
   std::string oracle_sql = "SELECT id";
   for (const Column& c : kColumns) oracle_sql += std::string(", ") + c.oracle;
   oracle_sql += " FROM " + table + " ORDER BY id";
   // Row 1 is read after the update: i2 is one more than it was inserted.
-  const auto oracle = Query(sql.get(), oracle_sql);
+  const auto oracle = PgQuery(sql.get(), oracle_sql);
   ASSERT_EQ(oracle.size(), 4u);
 
-  PgConn repl(PQconnectdb(ConnInfo(prefix, true).c_str()));
-  ASSERT_EQ(PQstatus(repl.get()), CONNECTION_OK) << PQerrorMessage(repl.get());
-  PGresult* r = PQexec(repl.get(), ("START_REPLICATION SLOT " + slot + " LOGICAL 0/0 (proto_version '" +
-                                    std::to_string(proto) + "', publication_names '" + pub + "')").c_str());
-  ASSERT_EQ(PQresultStatus(r), PGRES_COPY_BOTH) << PQresultErrorMessage(r);
-  PQclear(r);
+  PgConn repl = ConnectPg(prefix, true, std::string("options='") + kReplicationSessionOptions + "'");
+  ASSERT_EQ(PQstatus(repl.get()), CONNECTION_OK);
+  ASSERT_TRUE(StartPgoutput(repl.get(), slot, "proto_version '" + std::to_string(proto) +
+                                                  "', publication_names '" + pub + "'"));
 
   Captured cap;
   DecodeContext ctx{.protocol_version = proto};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (cap.commits < 2 && std::chrono::steady_clock::now() < deadline) {
-    char* buf = nullptr;
-    const int n = PQgetCopyData(repl.get(), &buf, 0);
-    ASSERT_GT(n, 0) << PQerrorMessage(repl.get());
-    std::string data(buf, static_cast<size_t>(n));
-    PQfreemem(buf);
-    if (data[0] != 'w') continue;
-    cap.messages.push_back(data.substr(25));
+    std::string data = NextPgoutputMessage(repl.get());
+    ASSERT_FALSE(data.empty());
+    cap.messages.push_back(std::move(data));
     const std::string& msg = cap.messages.back();
     ASSERT_OK_AND_ASSIGN(PgMessage m, DecodePgoutputMessage(msg, ctx));
     if (auto* rel = std::get_if<PgRelation>(&m)) cap.relations[rel->oid] = *rel;
@@ -270,15 +240,9 @@ TEST_P(PgoutputTypesTest, DecodedValuesMatchTheServer) {
   EXPECT_TRUE(updated.back().is_unchanged()) << updated.back().DebugString().substr(0, 40);
 
   repl.reset();
-  for (int i = 0; i < 50; ++i) {
-    PGresult* d = PQexec(sql.get(), ("SELECT pg_drop_replication_slot('" + slot + "')").c_str());
-    const bool ok = PQresultStatus(d) == PGRES_TUPLES_OK;
-    PQclear(d);
-    if (ok) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  Query(sql.get(), "DROP PUBLICATION " + pub);
-  Query(sql.get(), "DROP TABLE " + table);
+  DropSlot(sql.get(), slot);
+  PgQuery(sql.get(), "DROP PUBLICATION " + pub);
+  PgQuery(sql.get(), "DROP TABLE " + table);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, PgoutputTypesTest,
