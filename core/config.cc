@@ -76,7 +76,8 @@ class Checker {
   // recognized-but-not-landed keys.
   void CheckKeys(const json& obj, const std::string& path, const std::set<std::string>& allowed,
                  const std::vector<NotLanded>& not_landed = {}) {
-    for (const auto& [key, value] : obj.items()) {
+    for (const auto& item : obj.items()) {
+      const std::string& key = item.key();
       if (allowed.count(key)) continue;
       auto nl = std::find_if(not_landed.begin(), not_landed.end(),
                              [&](const NotLanded& n) { return key == n.key; });

@@ -223,21 +223,19 @@ static int HexDigit(char c) {
 }
 
 bool ParseUuid(std::string_view text, std::string* bytes16) {
-  if (text.size() != 36) return false;
-  std::string out;
-  out.reserve(16);
-  for (size_t i = 0; i < 36;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i] != '-') return false;
-      ++i;
-      continue;
-    }
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
+      text[23] != '-') {
+    return false;
+  }
+  char out[16];
+  size_t n = 0;
+  for (size_t i = 0; i < 36; i += 2) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) ++i;
     const int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
     if (hi < 0 || lo < 0) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
+    out[n++] = static_cast<char>(hi * 16 + lo);
   }
-  *bytes16 = std::move(out);
+  bytes16->assign(out, 16);
   return true;
 }
 

@@ -70,6 +70,7 @@ void PgoutputAssembler::SeedSchema(uint32_t relation_oid, TableSchema schema) {
   std::vector<uint32_t> oids;
   for (const auto& c : schema.columns) oids.push_back(c.type_id);
   type_oids_[relation_oid] = std::move(oids);
+  key_columns_[relation_oid] = schema.KeyColumns();
   schemas_[relation_oid] = std::move(schema);
 }
 
@@ -147,15 +148,14 @@ absl::Status PgoutputAssembler::OnRelation(const PgRelation& rel, OpenTx* tx, ui
     return absl::OkStatus();  // re-sent after reconnect or cache invalidation
   }
   s.version = it == schemas_.end() ? 1 : it->second.version + 1;
+  key_columns_[rel.oid] = s.KeyColumns();
   schemas_[rel.oid] = s;
   type_oids_[rel.oid] = std::move(oids);
   SchemaEvent event;
   event.schema = std::move(s);
-  Event e = std::move(event);
-  buffered_bytes_ += ApproximateSize(e);
   // Schema events are never discarded with an aborted subtransaction: the
   // cache already holds the new shape.
-  tx->events.push_back(Pending{std::move(e), 0});
+  Push(tx, std::move(event), 0);
   return absl::OkStatus();
 }
 
@@ -174,7 +174,7 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
     c.op = ChangeOp::kInsert;
     c.table = s.id;
     c.schema_version = s.version;
-    c.key_columns = s.KeyColumns();
+    c.key_columns = key_columns_[oid];
     PHONY_ASSIGN_OR_RETURN(Row after, ParseTuple(ins->new_tuple, s, type_oids_[oid], "Insert"));
     c.after = std::move(after);
   } else if (const auto* upd = std::get_if<PgUpdate>(&m)) {
@@ -183,7 +183,7 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
     c.op = ChangeOp::kUpdate;
     c.table = s.id;
     c.schema_version = s.version;
-    c.key_columns = s.KeyColumns();
+    c.key_columns = key_columns_[oid];
     if (upd->old_kind != 0) {
       PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(upd->old_tuple, s, type_oids_[oid], "Update"));
       c.before = std::move(before);
@@ -196,7 +196,7 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
     c.op = ChangeOp::kDelete;
     c.table = s.id;
     c.schema_version = s.version;
-    c.key_columns = s.KeyColumns();
+    c.key_columns = key_columns_[oid];
     PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(del->old_tuple, s, type_oids_[oid], "Delete"));
     c.before = std::move(before);
   } else if (const auto* tr = std::get_if<PgTruncate>(&m)) {
@@ -214,16 +214,20 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
   if (subxid != 0 && tx->first_index.count(subxid) == 0) {
     tx->first_index[subxid] = tx->events.size();
   }
-  Event e = std::move(c);
-  buffered_bytes_ += ApproximateSize(e);
-  tx->events.push_back(Pending{std::move(e), subxid});
+  Push(tx, std::move(c), subxid);
   ++tx->change_count;
   return absl::OkStatus();
 }
 
+void PgoutputAssembler::Push(OpenTx* tx, Event event, uint32_t subxid) {
+  const size_t bytes = ApproximateSize(event);
+  buffered_bytes_ += bytes;
+  tx->events.push_back(Pending{std::move(event), subxid, bytes});
+}
+
 void PgoutputAssembler::Emit(OpenTx& tx, Lsn commit_end, std::vector<Event>* out,
                              FeedResult* result) {
-  for (const Pending& p : tx.events) buffered_bytes_ -= ApproximateSize(p.event);
+  for (const Pending& p : tx.events) buffered_bytes_ -= p.bytes;
   if (tx.events.empty()) {
     result->empty_commit_end = commit_end;
     return;
@@ -315,7 +319,7 @@ absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::strin
     if (it != streams_.end()) {
       OpenTx& tx = it->second;
       if (sa->subxid == sa->xid) {
-        for (const Pending& p : tx.events) buffered_bytes_ -= ApproximateSize(p.event);
+        for (const Pending& p : tx.events) buffered_bytes_ -= p.bytes;
         streams_.erase(it);
       } else if (auto first = tx.first_index.find(sa->subxid); first != tx.first_index.end()) {
         // Everything from the subtransaction's first change on belongs to
@@ -329,7 +333,7 @@ absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::strin
           if (std::holds_alternative<SchemaEvent>(p.event)) {
             kept.push_back(std::move(p));
           } else {
-            buffered_bytes_ -= ApproximateSize(p.event);
+            buffered_bytes_ -= p.bytes;
             --tx.change_count;
           }
         }

@@ -71,6 +71,7 @@ class PgoutputAssembler {
   struct Pending {
     Event event;
     uint32_t subxid = 0;  // streamed changes: the (sub)transaction that made it
+    size_t bytes = 0;     // ApproximateSize(event), counted in buffered_bytes_
   };
   struct OpenTx {
     uint32_t xid = 0;
@@ -86,6 +87,7 @@ class PgoutputAssembler {
   absl::StatusOr<Row> ParseTuple(const PgTuple& tuple, const TableSchema& schema,
                                  const std::vector<uint32_t>& type_oids, const char* what);
   void Emit(OpenTx& tx, Lsn commit_end, std::vector<Event>* out, FeedResult* result);
+  void Push(OpenTx* tx, Event event, uint32_t subxid);
   OpenTx* StreamTx(std::optional<uint32_t> xid);
 
   Options options_;
@@ -95,6 +97,7 @@ class PgoutputAssembler {
   std::map<uint32_t, OpenTx> streams_;         // streamed, by top-level xid
   std::map<uint32_t, TableSchema> schemas_;    // by relation OID
   std::map<uint32_t, std::vector<uint32_t>> type_oids_;  // by relation OID
+  std::map<uint32_t, std::vector<uint16_t>> key_columns_;  // by relation OID
   std::map<uint32_t, std::string> type_names_;  // Type messages: OID -> "schema.name"
   size_t buffered_bytes_ = 0;
 };
