@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/logging.h"
 #include "spdlog/spdlog.h"
+#include "src/cli/capture_command.h"
 
 namespace {
 
@@ -25,7 +26,6 @@ struct Pending {
 
 // Subcommands that exist in the interface and arrive with later issues.
 const std::vector<Pending> kPending = {
-    {"capture", "Stream changes from the source's replication log", "#3 (PostgreSQL) and #9 (MySQL/MariaDB)"},
     {"transform", "Anonymize the raw change stream (Kafka mode)", "#5"},
     {"apply", "Apply the anonymized stream to staging (Kafka mode)", "#6"},
     {"snapshot", "Copy the source (full or subset) into staging", "#7"},
@@ -102,6 +102,25 @@ int main(int argc, char** argv) {
   check->add_flag("--no-secrets", no_secrets,
                   "Do not resolve secret references (validate the text only)");
 
+  phony::cli::CaptureFlags capture_flags;
+  auto* capture = app.add_subcommand(
+      "capture", "Stream changes from the source's replication log (PostgreSQL; MySQL/MariaDB "
+                 "arrives with issue #9)");
+  capture->add_option("-c,--config", capture_flags.config_path, "Job config (JSON)")->required();
+  capture->add_option("--sink", capture_flags.sink,
+                      "Where changes go: jsonl (Debezium-style envelopes on stdout, one per line); "
+                      "Kafka arrives with issue #4")
+      ->check(CLI::IsMember({"jsonl"}));
+  capture->add_option("--stop-at-lsn", capture_flags.stop_at_lsn,
+                      "Stop once everything up to this LSN (e.g. 0/16B3748) is confirmed");
+  capture->add_option("--stop-after-idle", capture_flags.stop_after_idle_seconds,
+                      "Stop after this many seconds without changes, once everything is confirmed");
+  capture->add_flag("--check", capture_flags.check_only,
+                    "Run the preflight checks only and print the report");
+  capture->add_option("--slot", capture_flags.slot, "Replication slot (default phony_<job name>)");
+  capture->add_option("--publication", capture_flags.publication,
+                      "Publication (default phony_<job name>_pub)");
+
   std::vector<std::pair<CLI::App*, const Pending*>> pending;
   for (const Pending& p : kPending) {
     auto* sub = app.add_subcommand(p.name, std::string(p.help) + " (arrives with issue " + p.issue + ")");
@@ -123,6 +142,7 @@ int main(int argc, char** argv) {
   }
 
   if (check->parsed()) return CheckConfig(config_path, !no_secrets);
+  if (capture->parsed()) return phony::cli::RunCapture(capture_flags);
   for (const auto& [sub, p] : pending) {
     if (sub->parsed()) {
       spdlog::error("phony {} is not available yet: it arrives with issue {}", p->name, p->issue);

@@ -1,0 +1,201 @@
+#include "src/capture/postgres/pg_capture.h"
+
+#include <thread>
+#include <utility>
+
+#include "core/status_macros.h"
+#include "spdlog/spdlog.h"
+#include "src/capture/postgres/pgoutput_assembler.h"
+
+namespace phony::pg {
+
+PgCapture::PgCapture(PgCaptureOptions options, BusProducer* producer)
+    : options_(std::move(options)), producer_(producer) {}
+
+void PgCapture::OnAck(uint64_t batch_id) {
+  absl::Status s = tracker_.Ack(batch_id);
+  if (!s.ok()) spdlog::error("capture: {}", std::string(s.message()));
+}
+
+namespace {
+std::string SlotKey(const std::string& slot) { return "pg/slot/" + slot; }
+}  // namespace
+
+absl::Status PgCapture::CheckSlotContinuity(const PreflightReport& report) {
+  if (options_.state == nullptr) return absl::OkStatus();
+  PHONY_ASSIGN_OR_RETURN(auto recorded, options_.state->Get(StateFamily::kPositions, SlotKey(options_.slot)));
+  if (recorded.has_value() && !report.slot_exists) {
+    return absl::FailedPreconditionError(
+        "replication slot " + options_.slot + " is gone (this capture last confirmed " + *recorded +
+        "): changes since then were not kept for us, so the mirror needs a new snapshot; Phony "
+        "Sync will not silently restart from now. Run a full sync to recreate it");
+  }
+  if (!recorded.has_value()) {
+    // First use of this slot by this job: remember it from now on.
+    PHONY_RETURN_IF_ERROR(options_.state->Put(StateFamily::kPositions, SlotKey(options_.slot),
+                                              report.slot_confirmed_flush
+                                                  ? report.slot_confirmed_flush->ToString()
+                                                  : Lsn().ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgCapture::PersistConfirmed(Lsn lsn, bool force) {
+  if (options_.state == nullptr || lsn <= persisted_) return absl::OkStatus();
+  if (!force && absl::Now() - last_persist_ < absl::Seconds(1)) return absl::OkStatus();
+  PHONY_RETURN_IF_ERROR(options_.state->Put(StateFamily::kPositions, SlotKey(options_.slot), lsn.ToString()));
+  persisted_ = lsn;
+  last_persist_ = absl::Now();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PreflightReport> PgCapture::Check() {
+  PHONY_ASSIGN_OR_RETURN(auto client, PgReplicationClient::Connect(options_.connect));
+  return client->Preflight(options_.filter, options_.slot);
+}
+
+absl::Status PgCapture::Publish(std::vector<Event>* batch, PgReplicationClient& client,
+                                const std::atomic<bool>& stop) {
+  if (batch->empty()) return absl::OkStatus();
+  std::optional<EventPosition> confirm_at;
+  uint64_t txs = 0;
+  for (const Event& e : *batch) {
+    if (const auto* c = std::get_if<TxCommit>(&e)) {
+      confirm_at = c->position;
+      ++txs;
+    }
+  }
+  const uint64_t id = ++next_batch_id_;
+  PHONY_RETURN_IF_ERROR(tracker_.Track(id, confirm_at));
+  EventBatch b;
+  b.id = id;
+  b.events = std::move(*batch);
+  batch->clear();
+  // Backpressure: while the bus is full, keep the walsender from timing us
+  // out with status updates.
+  while (true) {
+    absl::Status s = producer_->Publish(std::move(b), absl::Seconds(1));
+    if (s.ok()) break;
+    if (s.code() != absl::StatusCode::kDeadlineExceeded) return s;
+    if (stop.load()) return absl::CancelledError("stopped while the bus was full");
+    PHONY_RETURN_IF_ERROR(client.Flush());
+  }
+  transactions_ += txs;
+  return absl::OkStatus();
+}
+
+absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progress) {
+  PHONY_ASSIGN_OR_RETURN(auto client, PgReplicationClient::Connect(options_.connect));
+  PHONY_ASSIGN_OR_RETURN(PreflightReport report, client->Preflight(options_.filter, options_.slot));
+  for (const auto& w : report.warnings) spdlog::warn("capture preflight: {}", w);
+  if (!report.errors.empty()) {
+    std::string all;
+    for (const auto& e : report.errors) all += (all.empty() ? "" : "; ") + e;
+    return absl::FailedPreconditionError("capture preflight failed: " + all);
+  }
+  PHONY_RETURN_IF_ERROR(CheckSlotContinuity(report));
+  PHONY_ASSIGN_OR_RETURN(auto added, client->EnsurePublication(options_.publication, report));
+  for (const TableId& t : added) {
+    spdlog::info("capture: table {} added to publication {}", t.QualifiedName(), options_.publication);
+  }
+  PHONY_RETURN_IF_ERROR(client->EnsureSlot(options_.slot));
+  PHONY_RETURN_IF_ERROR(client->Start(options_.slot, options_.publication, report.protocol_version,
+                                      options_.streaming));
+  *made_progress = true;
+  spdlog::info("capture: streaming slot {} (publication {}, pgoutput protocol {}, server {}, {} tables)",
+               options_.slot, options_.publication, report.protocol_version, report.server_version,
+               report.tables.size());
+
+  PgoutputAssembler assembler({.database = options_.connect.database,
+                               .protocol_version = report.protocol_version});
+  for (const auto& [oid, schema] : schemas_) assembler.SeedSchema(oid, schema);
+
+  std::vector<Event> batch;
+  absl::Time batch_started = absl::InfinitePast();
+  absl::Time last_message = absl::Now();
+  auto sync_confirmations = [&](bool force_persist) -> absl::Status {
+    if (auto c = tracker_.Confirmed()) client->Confirm(c->commit_lsn());
+    // Nothing in flight and nothing open: the server's WAL end is safe.
+    if (tracker_.idle() && batch.empty() && !assembler.in_transaction() &&
+        assembler.streamed_transactions() == 0) {
+      client->Confirm(client->server_wal_end());
+    }
+    confirmed_ = client->confirmed();
+    return PersistConfirmed(confirmed_, force_persist);
+  };
+
+  while (true) {
+    PHONY_RETURN_IF_ERROR(sync_confirmations(false));
+    const bool quiet = tracker_.idle() && batch.empty() && !assembler.in_transaction() &&
+                       assembler.streamed_transactions() == 0;
+    if (stop.load()) {
+      PHONY_RETURN_IF_ERROR(Publish(&batch, *client, stop));
+      for (int i = 0; i < 100 && !tracker_.idle(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      PHONY_RETURN_IF_ERROR(sync_confirmations(true));
+      schemas_ = assembler.schemas();
+      return client->Flush();
+    }
+    const bool at_stop_lsn = options_.stop_at_lsn && client->confirmed() >= *options_.stop_at_lsn;
+    const bool idle_enough =
+        options_.stop_after_idle && absl::Now() - last_message >= *options_.stop_after_idle;
+    if (quiet && (at_stop_lsn || idle_enough)) {
+      PHONY_RETURN_IF_ERROR(sync_confirmations(true));
+      schemas_ = assembler.schemas();
+      return client->Flush();
+    }
+
+    PHONY_ASSIGN_OR_RETURN(std::optional<XLogData> x, client->Next(absl::Milliseconds(100)));
+    if (!x) {
+      PHONY_RETURN_IF_ERROR(Publish(&batch, *client, stop));
+      continue;
+    }
+    last_message = absl::Now();
+    const size_t before = batch.size();
+    auto fed = assembler.Feed(x->payload, &batch);
+    if (!fed.ok()) {
+      schemas_ = assembler.schemas();
+      return absl::Status(fed.status().code(), std::string(fed.status().message()) +
+                                                   " (message at WAL " + x->wal_start.ToString() +
+                                                   "; the stream stops here)");
+    }
+    if (batch.size() > before && before == 0) batch_started = absl::Now();
+    for (size_t i = before; i < batch.size(); ++i) {
+      if (const auto* s = std::get_if<SchemaEvent>(&batch[i])) {
+        spdlog::info("capture: table {} schema version {} ({} columns)",
+                     s->schema.id.QualifiedName(), s->schema.version, s->schema.columns.size());
+      }
+    }
+    if (fed->empty_commit_end && tracker_.idle() && batch.empty()) {
+      client->Confirm(*fed->empty_commit_end);
+    }
+    if (batch.size() >= options_.max_batch_events ||
+        (!batch.empty() && absl::Now() - batch_started >= options_.max_batch_delay)) {
+      PHONY_RETURN_IF_ERROR(Publish(&batch, *client, stop));
+    }
+  }
+}
+
+absl::Status PgCapture::Run(const std::atomic<bool>& stop) {
+  absl::Duration backoff = options_.initial_backoff;
+  int failures = 0;
+  while (true) {
+    bool made_progress = false;
+    absl::Status s = RunOnce(stop, &made_progress);
+    if (s.ok() || s.code() != absl::StatusCode::kUnavailable) return s;
+    if (made_progress) {
+      backoff = options_.initial_backoff;
+      failures = 0;
+    }
+    ++failures;
+    if (options_.max_retries >= 0 && failures > options_.max_retries) return s;
+    spdlog::warn("capture: source unavailable ({}); retry {} in {}", std::string(s.message()),
+                 failures, absl::FormatDuration(backoff));
+    for (absl::Time until = absl::Now() + backoff; absl::Now() < until;) {
+      if (stop.load()) return absl::OkStatus();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+}  // namespace phony::pg

@@ -1,0 +1,87 @@
+// PgCapture: the PostgreSQL capture stage. It drives PgReplicationClient and
+// PgoutputAssembler, publishes whole source transactions (grouped into
+// batches) to a BusProducer in commit order, and confirms to the slot only
+// the end of the unbroken prefix of acked batches (core/ack_tracker.h);
+// while nothing is in flight it confirms the server's WAL end so an idle
+// slot does not hold WAL back. A dropped connection is retried with
+// exponential backoff and resumes from the slot's confirmed position
+// (at-least-once); corrupt input and configuration problems stop it with
+// the reason. Logs name tables, positions and counts, never row values.
+//
+// Threading: Run() on one thread; OnAck() from the bus's acking thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/ack_tracker.h"
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/state_store.h"
+#include "src/capture/postgres/replication_client.h"
+
+namespace phony::pg {
+
+struct PgCaptureOptions {
+  PgConnectOptions connect;
+  TableFilter filter;
+  std::string slot;
+  std::string publication;
+  bool streaming = true;
+  size_t max_batch_events = 10000;
+  absl::Duration max_batch_delay = absl::Milliseconds(50);
+  // Stop once everything up to this LSN is confirmed.
+  std::optional<Lsn> stop_at_lsn;
+  // Stop after this long without a message, once everything is confirmed.
+  std::optional<absl::Duration> stop_after_idle;
+  absl::Duration initial_backoff = absl::Seconds(1);
+  absl::Duration max_backoff = absl::Seconds(30);
+  // Give up after this many consecutive failed connection attempts (-1: never).
+  int max_retries = -1;
+  // The capture's state directory: remembers that the slot was in use and
+  // the last confirmed LSN, so a slot that disappears is an error instead of
+  // a silent new start from "now". Optional (tests).
+  StateStore* state = nullptr;
+};
+
+class PgCapture {
+ public:
+  PgCapture(PgCaptureOptions options, BusProducer* producer);
+
+  // The bus's AckCallback must forward here.
+  void OnAck(uint64_t batch_id);
+
+  // Preflight only: connects, checks, and returns the report.
+  absl::StatusOr<PreflightReport> Check();
+
+  // Streams until `stop` is set or a stop condition is met (OK), or a
+  // non-retryable error (its status, naming the WAL position for corrupt
+  // input). On stop it waits briefly for in-flight acks and confirms them.
+  absl::Status Run(const std::atomic<bool>& stop);
+
+  Lsn confirmed() const { return confirmed_; }
+  uint64_t transactions_published() const { return transactions_; }
+
+ private:
+  absl::Status RunOnce(const std::atomic<bool>& stop, bool* made_progress);
+  absl::Status Publish(std::vector<Event>* batch, PgReplicationClient& client,
+                       const std::atomic<bool>& stop);
+  absl::Status CheckSlotContinuity(const PreflightReport& report);
+  absl::Status PersistConfirmed(Lsn lsn, bool force);
+
+  PgCaptureOptions options_;
+  BusProducer* producer_;
+  AckTracker tracker_;
+  uint64_t next_batch_id_ = 0;
+  uint64_t transactions_ = 0;
+  Lsn confirmed_;
+  Lsn persisted_;
+  absl::Time last_persist_ = absl::InfinitePast();
+  std::map<uint32_t, TableSchema> schemas_;  // survives reconnects
+};
+
+}  // namespace phony::pg

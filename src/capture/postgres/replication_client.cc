@@ -1,0 +1,388 @@
+#include "src/capture/postgres/replication_client.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "core/byte_reader.h"
+#include "core/status_macros.h"
+#include "src/capture/postgres/pg_values.h"
+#include "src/capture/postgres/pgoutput_decoder.h"
+
+namespace phony::pg {
+namespace {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+// libpq errors end with a newline; trim it for our messages.
+std::string PgError(PGconn* conn) {
+  std::string e = PQerrorMessage(conn);
+  while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
+  return e;
+}
+
+absl::Status ConnectionError(const std::string& what, const std::string& message) {
+  const std::string m = what + ": " + message;
+  if (message.find("password authentication failed") != std::string::npos ||
+      message.find("permission denied") != std::string::npos ||
+      message.find("no pg_hba.conf entry") != std::string::npos) {
+    return absl::PermissionDeniedError(m);
+  }
+  if (message.find("does not exist") != std::string::npos) return absl::FailedPreconditionError(m);
+  return absl::UnavailableError(m);
+}
+
+// Runs a statement with text parameters; the one place PGresult becomes
+// a Status.
+absl::StatusOr<Rows> Exec(PGconn* conn, const std::string& sql,
+                          const std::vector<std::string>& params = {}) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  PGresult* r = PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0);
+  const ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    std::string msg = PQresultErrorMessage(r);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    const char* sqlstate = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const std::string state = sqlstate ? sqlstate : "";
+    PQclear(r);
+    if (PQstatus(conn) != CONNECTION_OK) return absl::UnavailableError("connection lost: " + msg);
+    if (state.rfind("42501", 0) == 0) return absl::PermissionDeniedError(msg);
+    return absl::FailedPreconditionError(msg + (state.empty() ? "" : " (SQLSTATE " + state + ")"));
+  }
+  Rows rows;
+  for (int i = 0; i < PQntuples(r); ++i) {
+    std::vector<std::string> row;
+    for (int j = 0; j < PQnfields(r); ++j) row.emplace_back(PQgetisnull(r, i, j) ? "" : PQgetvalue(r, i, j));
+    rows.push_back(std::move(row));
+  }
+  PQclear(r);
+  return rows;
+}
+
+std::string QuoteIdent(PGconn* conn, const std::string& ident) {
+  char* q = PQescapeIdentifier(conn, ident.c_str(), ident.size());
+  std::string out = q ? q : "\"\"";
+  PQfreemem(q);
+  return out;
+}
+
+std::string QualifiedIdent(PGconn* conn, const TableId& t) {
+  return QuoteIdent(conn, t.schema) + "." + QuoteIdent(conn, t.table);
+}
+
+std::string SafeName(const std::string& prefix, const std::string& job) {
+  std::string out = prefix;
+  for (char c : job) {
+    out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_');
+  }
+  return out.substr(0, 63);  // NAMEDATALEN - 1
+}
+
+}  // namespace
+
+std::string DefaultSlotName(const std::string& job_name) { return SafeName("phony_", job_name); }
+std::string DefaultPublicationName(const std::string& job_name) {
+  return SafeName("phony_", job_name) + "_pub";
+}
+
+PgReplicationClient::~PgReplicationClient() {
+  if (repl_) PQfinish(repl_);
+  if (sql_) PQfinish(sql_);
+}
+
+absl::StatusOr<std::unique_ptr<PgReplicationClient>> PgReplicationClient::Connect(
+    const PgConnectOptions& o) {
+  std::unique_ptr<PgReplicationClient> c(new PgReplicationClient());
+  const std::string port = std::to_string(o.port);
+  const std::string options =
+      std::string(kReplicationSessionOptions) +
+      (o.extra_session_options.empty() ? "" : " " + o.extra_session_options);
+  auto open = [&](bool replication) -> absl::StatusOr<PGconn*> {
+    std::vector<const char*> keys = {"host", "port", "dbname", "user", "application_name",
+                                     "connect_timeout"};
+    std::vector<const char*> values = {o.host.c_str(), port.c_str(), o.database.c_str(),
+                                       o.user.c_str(), o.application_name.c_str(), "10"};
+    if (!o.password.empty()) {
+      keys.push_back("password");
+      values.push_back(o.password.c_str());
+    }
+    if (replication) {
+      keys.push_back("replication");
+      values.push_back("database");
+      keys.push_back("options");
+      values.push_back(options.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
+    if (PQstatus(conn) != CONNECTION_OK) {
+      const std::string msg = PgError(conn);
+      PQfinish(conn);
+      return ConnectionError(std::string(replication ? "replication connection" : "connection") +
+                                 " to " + o.host + ":" + port + "/" + o.database,
+                             msg);
+    }
+    return conn;
+  };
+  PHONY_ASSIGN_OR_RETURN(c->sql_, open(false));
+  PHONY_ASSIGN_OR_RETURN(c->repl_, open(true));
+  return c;
+}
+
+absl::StatusOr<PreflightReport> PgReplicationClient::Preflight(const TableFilter& filter,
+                                                               const std::string& slot) {
+  PreflightReport rep;
+  PHONY_ASSIGN_OR_RETURN(
+      Rows s, Exec(sql_,
+                   "SELECT current_setting('server_version_num')::int, current_setting('wal_level'), "
+                   "current_setting('max_replication_slots')::int, "
+                   "current_setting('max_wal_senders')::int, "
+                   "current_setting('max_slot_wal_keep_size'), "
+                   "(SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user), "
+                   "(SELECT count(*) FROM pg_replication_slots), "
+                   "(SELECT count(*) FROM pg_stat_replication)"));
+  const auto& row = s.at(0);
+  rep.server_version = std::stoi(row[0]);
+  rep.protocol_version = rep.server_version >= 160000   ? 4
+                         : rep.server_version >= 150000 ? 3
+                         : rep.server_version >= 140000 ? 2
+                                                        : 1;
+  if (row[1] != "logical") {
+    rep.errors.push_back("wal_level is '" + row[1] +
+                         "'; logical decoding needs wal_level = logical (ALTER SYSTEM SET "
+                         "wal_level = logical, then restart the server)");
+  }
+  if (row[5] != "t") {
+    rep.errors.push_back("the user has neither REPLICATION nor SUPERUSER (ALTER ROLE … REPLICATION)");
+  }
+  rep.max_slot_wal_keep_size = row[4];
+  if (row[4] == "-1") {
+    rep.warnings.push_back("max_slot_wal_keep_size is unlimited: a stopped capture retains WAL "
+                           "until the disk fills; consider a limit");
+  }
+  PHONY_ASSIGN_OR_RETURN(Rows slots, Exec(sql_,
+                                          "SELECT plugin, two_phase, wal_status, confirmed_flush_lsn, "
+                                          "active, active_pid FROM pg_replication_slots "
+                                          "WHERE slot_name = $1",
+                                          {slot}));
+  if (!slots.empty()) {
+    rep.slot_exists = true;
+    const auto& sl = slots[0];
+    if (sl[0] != "pgoutput") rep.errors.push_back("slot " + slot + " uses plugin '" + sl[0] + "', not pgoutput");
+    if (sl[1] == "t") rep.errors.push_back("slot " + slot + " was created with two_phase on; Phony Sync needs two_phase off");
+    if (sl[2] == "lost") {
+      rep.errors.push_back("slot " + slot + " is invalidated (wal_status = lost): the WAL it needed "
+                           "was removed; the mirror needs a new snapshot (drop the slot and run a "
+                           "full sync)");
+    }
+    if (sl[4] == "t") rep.errors.push_back("slot " + slot + " is in use by process " + sl[5]);
+    if (!sl[3].empty()) {
+      auto lsn = Lsn::Parse(sl[3]);
+      if (lsn.ok()) rep.slot_confirmed_flush = *lsn;
+    }
+  } else {
+    if (std::stoi(row[6]) >= std::stoi(row[2])) {
+      rep.errors.push_back("all " + row[2] + " replication slots are used (max_replication_slots)");
+    }
+  }
+  if (std::stoi(row[7]) >= std::stoi(row[3])) {
+    rep.errors.push_back("all " + row[3] + " WAL senders are busy (max_wal_senders)");
+  }
+
+  PHONY_ASSIGN_OR_RETURN(
+      Rows tables,
+      Exec(sql_,
+           "SELECT n.nspname, c.relname, c.relreplident, "
+           "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
+           "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident) "
+           "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+           "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+           "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+           "AND n.nspname !~ '^pg_(toast|temp)' ORDER BY 1, 2"));
+  const std::string db = PQdb(sql_);
+  for (const auto& t : tables) {
+    PublishedTable pt;
+    pt.id = TableId{db, t[0], t[1]};
+    if (!filter.Matches(pt.id)) continue;
+    pt.replica_identity = t[2].empty() ? 'd' : t[2][0];
+    pt.usable_identity = pt.replica_identity == 'f' || (pt.replica_identity == 'd' && t[3] == "t") ||
+                         (pt.replica_identity == 'i' && t[4] == "t");
+    if (!pt.usable_identity) {
+      rep.warnings.push_back(
+          "table " + pt.id.QualifiedName() +
+          " has no usable replica identity: it is left out of the publication, because "
+          "publishing it would make UPDATE and DELETE on it fail on the source. Fix: add a "
+          "primary key, or ALTER TABLE " + pt.id.QualifiedName() + " REPLICA IDENTITY FULL");
+    }
+    rep.tables.push_back(std::move(pt));
+  }
+  return rep;
+}
+
+absl::StatusOr<std::vector<TableId>> PgReplicationClient::EnsurePublication(
+    const std::string& publication, const PreflightReport& report) {
+  std::vector<TableId> wanted;
+  for (const auto& t : report.tables) {
+    if (t.usable_identity) wanted.push_back(t.id);
+  }
+  PHONY_ASSIGN_OR_RETURN(Rows pub, Exec(sql_, "SELECT puballtables FROM pg_publication WHERE pubname = $1",
+                                        {publication}));
+  if (pub.empty()) {
+    std::string sql = "CREATE PUBLICATION " + QuoteIdent(sql_, publication);
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      sql += (i == 0 ? " FOR TABLE " : ", ") + QualifiedIdent(sql_, wanted[i]);
+    }
+    sql += " WITH (publish_via_partition_root = true)";
+    PHONY_RETURN_IF_ERROR(Exec(sql_, sql).status());
+    return wanted;
+  }
+  if (pub[0][0] == "t") return std::vector<TableId>();  // user-managed FOR ALL TABLES: leave it
+  PHONY_ASSIGN_OR_RETURN(Rows have, Exec(sql_,
+                                         "SELECT schemaname, tablename FROM pg_publication_tables "
+                                         "WHERE pubname = $1",
+                                         {publication}));
+  std::set<std::pair<std::string, std::string>> present;
+  for (const auto& r : have) present.emplace(r[0], r[1]);
+  std::vector<TableId> added;
+  for (const TableId& t : wanted) {
+    if (present.count({t.schema, t.table})) continue;
+    PHONY_RETURN_IF_ERROR(Exec(sql_, "ALTER PUBLICATION " + QuoteIdent(sql_, publication) +
+                                         " ADD TABLE " + QualifiedIdent(sql_, t))
+                              .status());
+    added.push_back(t);
+  }
+  return added;
+}
+
+absl::Status PgReplicationClient::EnsureSlot(const std::string& slot) {
+  PHONY_ASSIGN_OR_RETURN(Rows slots, Exec(sql_,
+                                          "SELECT plugin, two_phase, wal_status FROM "
+                                          "pg_replication_slots WHERE slot_name = $1",
+                                          {slot}));
+  if (slots.empty()) {
+    return Exec(sql_, "SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, false)",
+                {slot})
+        .status();
+  }
+  const auto& s = slots[0];
+  if (s[0] != "pgoutput") {
+    return absl::FailedPreconditionError("slot " + slot + " uses plugin '" + s[0] + "', not pgoutput");
+  }
+  if (s[1] == "t") {
+    return absl::FailedPreconditionError("slot " + slot + " has two_phase on; Phony Sync needs two_phase off");
+  }
+  if (s[2] == "lost") {
+    return absl::FailedPreconditionError("slot " + slot +
+                                         " is invalidated (wal_status = lost); the mirror needs a "
+                                         "new snapshot: drop the slot and run a full sync");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgReplicationClient::Start(const std::string& slot, const std::string& publication,
+                                        int protocol_version, bool streaming) {
+  std::string cmd = "START_REPLICATION SLOT " + QuoteIdent(repl_, slot) + " LOGICAL 0/0 (proto_version '" +
+                    std::to_string(protocol_version) + "', publication_names '" +
+                    QuoteIdent(repl_, publication) + "'";
+  if (streaming && protocol_version >= 2) cmd += ", streaming 'on'";
+  cmd += ")";
+  PGresult* r = PQexec(repl_, cmd.c_str());
+  const ExecStatusType st = PQresultStatus(r);
+  std::string msg = PQresultErrorMessage(r);
+  PQclear(r);
+  if (st != PGRES_COPY_BOTH) {
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    if (PQstatus(repl_) != CONNECTION_OK) return absl::UnavailableError("START_REPLICATION: " + msg);
+    return absl::FailedPreconditionError("START_REPLICATION: " + msg);
+  }
+  return absl::OkStatus();
+}
+
+void PgReplicationClient::Confirm(Lsn flush) {
+  if (flush > confirmed_) confirmed_ = flush;
+}
+
+absl::Status PgReplicationClient::SendStatus(bool reply_requested) {
+  std::string msg;
+  msg.push_back('r');
+  PutU64BE(&msg, confirmed_.value());  // written
+  PutU64BE(&msg, confirmed_.value());  // flushed
+  PutU64BE(&msg, confirmed_.value());  // applied
+  const int64_t now_pg = absl::ToUnixMicros(absl::Now()) - kPgEpochOffsetMicros;
+  PutU64BE(&msg, static_cast<uint64_t>(now_pg));
+  msg.push_back(reply_requested ? 1 : 0);
+  if (PQputCopyData(repl_, msg.data(), static_cast<int>(msg.size())) != 1 || PQflush(repl_) != 0) {
+    return absl::UnavailableError("sending standby status: " + PgError(repl_));
+  }
+  last_status_ = absl::Now();
+  sent_ = confirmed_;
+  return absl::OkStatus();
+}
+
+absl::Status PgReplicationClient::Flush() { return SendStatus(false); }
+
+absl::StatusOr<std::optional<XLogData>> PgReplicationClient::Next(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    char* buf = nullptr;
+    const int n = PQgetCopyData(repl_, &buf, /*async=*/1);
+    if (n > 0) {
+      std::string data(buf, static_cast<size_t>(n));
+      PQfreemem(buf);
+      ByteReader r(data, "replication message");
+      PHONY_ASSIGN_OR_RETURN(uint8_t kind, r.ReadU8());
+      if (kind == 'w') {
+        XLogData x;
+        PHONY_ASSIGN_OR_RETURN(uint64_t start, r.ReadU64BE());
+        PHONY_ASSIGN_OR_RETURN(uint64_t end, r.ReadU64BE());
+        PHONY_RETURN_IF_ERROR(r.Skip(8));  // send time
+        x.wal_start = Lsn(start);
+        x.wal_end = Lsn(end);
+        if (x.wal_end > server_wal_end_) server_wal_end_ = x.wal_end;
+        x.payload = std::string(r.Peek());
+        return std::optional<XLogData>(std::move(x));
+      }
+      if (kind == 'k') {
+        PHONY_ASSIGN_OR_RETURN(uint64_t end, r.ReadU64BE());
+        PHONY_RETURN_IF_ERROR(r.Skip(8));
+        PHONY_ASSIGN_OR_RETURN(uint8_t reply, r.ReadU8());
+        if (Lsn(end) > server_wal_end_) server_wal_end_ = Lsn(end);
+        if (reply) PHONY_RETURN_IF_ERROR(SendStatus(false));
+        continue;
+      }
+      return r.Error("unknown replication message kind " + std::to_string(kind));
+    }
+    if (n == -1) {
+      PGresult* res = PQgetResult(repl_);
+      std::string msg = res ? PQresultErrorMessage(res) : "";
+      if (res) PQclear(res);
+      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      return absl::UnavailableError("replication stream ended" + (msg.empty() ? "" : ": " + msg));
+    }
+    if (n == -2) return absl::UnavailableError("replication stream: " + PgError(repl_));
+
+    // No complete message buffered: send a status update when due, then wait.
+    const absl::Time now = absl::Now();
+    if (now - last_status_ >= status_interval_ ||
+        (confirmed_ > sent_ && now - last_status_ >= absl::Seconds(1))) {
+      PHONY_RETURN_IF_ERROR(SendStatus(false));
+    }
+    if (now >= deadline) return std::optional<XLogData>();
+    const absl::Duration wait = std::min(deadline - now, absl::Seconds(1));
+    pollfd pfd{PQsocket(repl_), POLLIN, 0};
+    const int rc = poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(wait)) + 1);
+    if (rc < 0 && errno != EINTR) return absl::UnavailableError("poll on the replication socket failed");
+    if (rc > 0 && PQconsumeInput(repl_) != 1) {
+      return absl::UnavailableError("replication connection: " + PgError(repl_));
+    }
+  }
+}
+
+}  // namespace phony::pg

@@ -1,0 +1,167 @@
+#include "src/cli/capture_command.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+#include <utility>
+
+#include "core/config.h"
+#include "core/embedded_bus.h"
+#include "core/envelope.h"
+#include "core/state_store.h"
+#include "spdlog/spdlog.h"
+#include "src/capture/postgres/pg_capture.h"
+
+namespace phony::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+constexpr int kExitConfig = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitSource = 4;
+constexpr int kExitCorrupt = 5;
+
+int ExitCodeFor(const absl::Status& s) {
+  if (s.code() == absl::StatusCode::kDataLoss) return kExitCorrupt;
+  return kExitSource;
+}
+
+// Consumes the embedded bus: renders change events as envelopes on stdout,
+// then acks the batch.
+void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::atomic<bool>* failed) {
+  std::map<std::pair<TableId, uint32_t>, TableSchema> schemas;
+  uint64_t xid = 0;
+  std::string line;
+  while (true) {
+    auto d = consumer->Poll(absl::Milliseconds(200));
+    if (!d.ok()) return;  // end of stream or shutdown
+    if (!d->has_value()) continue;
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    for (const Event& e : (*d)->batch.events) {
+      if (const auto* s = std::get_if<SchemaEvent>(&e)) {
+        schemas[{s->schema.id, s->schema.version}] = s->schema;
+      } else if (const auto* b = std::get_if<TxBegin>(&e)) {
+        xid = b->xid;
+      } else if (const auto* c = std::get_if<ChangeEvent>(&e)) {
+        auto it = schemas.find({c->table, c->schema_version});
+        if (it == schemas.end()) {
+          spdlog::error("jsonl sink: no schema version {} for {}", c->schema_version, c->table.QualifiedName());
+          failed->store(true);
+          return;
+        }
+        line = RenderEnvelope(*c, it->second,
+                              EnvelopeSource{.connector = "postgresql", .name = server_name, .tx_id = xid},
+                              now_ms);
+        line.push_back('\n');
+        std::fwrite(line.data(), 1, line.size(), stdout);
+      }
+    }
+    if (std::fflush(stdout) != 0) {
+      spdlog::error("jsonl sink: writing to stdout failed");
+      failed->store(true);
+      return;
+    }
+    (void)consumer->Ack((*d)->offset);
+  }
+}
+
+}  // namespace
+
+int RunCapture(const CaptureFlags& flags) {
+  auto config = LoadJobConfigFile(flags.config_path);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return kExitConfig;
+  }
+  ResolvedSecrets secrets;
+  if (auto problems = ResolveSecrets(*config, &secrets); !problems.empty()) {
+    std::cerr << flags.config_path << ":\n" << JoinProblems(problems) << "\n";
+    return kExitConfig;
+  }
+  if (!config->source.is_postgres()) {
+    std::cerr << "phony capture: MySQL/MariaDB capture arrives with issue #9\n";
+    return kExitUsage;
+  }
+  if (flags.sink.empty() && !flags.check_only) {
+    std::cerr << "phony capture: give --sink jsonl (the Kafka sink arrives with issue #4)\n";
+    return kExitUsage;
+  }
+
+  pg::PgCaptureOptions opts;
+  opts.connect.host = config->source.host;
+  opts.connect.port = config->source.port;
+  opts.connect.database = config->source.database;
+  opts.connect.user = config->source.user;
+  if (secrets.source_password) opts.connect.password = secrets.source_password->value();
+  opts.connect.application_name = "phony-capture-" + config->name;
+  opts.filter = config->Filter();
+  opts.slot = flags.slot.empty() ? pg::DefaultSlotName(config->name) : flags.slot;
+  opts.publication = flags.publication.empty() ? pg::DefaultPublicationName(config->name) : flags.publication;
+  if (!flags.stop_at_lsn.empty()) {
+    auto lsn = Lsn::Parse(flags.stop_at_lsn);
+    if (!lsn.ok()) {
+      std::cerr << "--stop-at-lsn: " << lsn.status().message() << "\n";
+      return kExitUsage;
+    }
+    opts.stop_at_lsn = *lsn;
+  }
+  if (flags.stop_after_idle_seconds > 0) {
+    opts.stop_after_idle = absl::Seconds(flags.stop_after_idle_seconds);
+  }
+
+  std::unique_ptr<StateStore> state;
+  if (!flags.check_only) {
+    auto opened = StateStore::Open(StageStateDir(config->state_dir, "capture", 0),
+                                   {.job_name = config->name, .stage = "capture"});
+    if (!opened.ok()) {
+      std::cerr << "phony capture: " << opened.status().message() << "\n";
+      return kExitSource;
+    }
+    state = std::move(*opened);
+    opts.state = state.get();
+  }
+
+  EmbeddedBus bus({.name = "raw"});
+  pg::PgCapture* capture_ptr = nullptr;
+  auto producer = bus.CreateProducer([&](uint64_t id) { capture_ptr->OnAck(id); });
+  pg::PgCapture capture(opts, producer.get());
+  capture_ptr = &capture;
+
+  if (flags.check_only) {
+    auto report = capture.Check();
+    if (!report.ok()) {
+      std::cerr << "phony capture --check: " << report.status().message() << "\n";
+      return kExitSource;
+    }
+    std::cout << "server_version_num " << report->server_version << ", pgoutput protocol "
+              << report->protocol_version << "\n"
+              << "slot " << opts.slot << (report->slot_exists ? " exists" : " will be created") << "\n"
+              << "tables " << report->tables.size() << "\n";
+    for (const auto& w : report->warnings) std::cout << "warning: " << w << "\n";
+    for (const auto& e : report->errors) std::cout << "error: " << e << "\n";
+    return report->errors.empty() ? 0 : kExitSource;
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  auto consumer = bus.CreateConsumer();
+  std::atomic<bool> sink_failed{false};
+  std::thread sink(RunJsonlSink, consumer.get(), config->name, &sink_failed);
+  absl::Status s = capture.Run(g_stop);
+  producer->Close();
+  sink.join();
+  spdlog::info("capture: stopped after {} transactions; confirmed {}",
+               capture.transactions_published(), capture.confirmed().ToString());
+  if (sink_failed.load()) return kExitSource;
+  if (!s.ok()) {
+    spdlog::error("capture: {}", std::string(s.message()));
+    return ExitCodeFor(s);
+  }
+  return 0;
+}
+
+}  // namespace phony::cli

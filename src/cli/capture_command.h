@@ -1,0 +1,25 @@
+// `phony capture`: runs the capture stage for the job's source. With
+// `--sink jsonl` it streams Debezium-style envelopes to stdout through the
+// embedded bus, acking each batch once written, so the slot is confirmed
+// only for what was printed.
+#pragma once
+
+#include <string>
+
+namespace phony::cli {
+
+struct CaptureFlags {
+  std::string config_path;
+  std::string sink;
+  std::string stop_at_lsn;
+  double stop_after_idle_seconds = 0;
+  bool check_only = false;
+  std::string slot;
+  std::string publication;
+};
+
+// Returns the process exit code: 0 done, 1 config problems, 2 usage,
+// 4 source/preflight problems, 5 stream stopped on corrupt input.
+int RunCapture(const CaptureFlags& flags);
+
+}  // namespace phony::cli

@@ -1,0 +1,243 @@
+// `phony capture --sink jsonl` end to end against PostgreSQL 15 and 17, run
+// as a user runs it: envelopes for every change, the slot confirmed up to
+// the end, a table without a replica identity left out without ever making
+// an UPDATE on the source fail, nothing lost across kill -9, and a vanished
+// slot reported instead of silently starting from "now".
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/position.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/pg_test_util.h"
+
+namespace phony {
+namespace {
+
+using ::phony::testing::ConnectPg;
+using ::phony::testing::PgConn;
+using ::phony::testing::PgQuery;
+using ::phony::testing::ServiceEnv;
+using json = nlohmann::json;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<json> ReadJsonl(const std::string& path) {
+  std::vector<json> out;
+  std::istringstream in(ReadFile(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(json::parse(line));
+  }
+  return out;
+}
+
+// A `phony capture` process with stdout and stderr in files.
+class CaptureProcess {
+ public:
+  CaptureProcess(const std::string& config, const std::string& out, const std::string& err,
+                 const std::vector<std::string>& extra) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* o = std::freopen(out.c_str(), "a", stdout);
+      FILE* e = std::freopen(err.c_str(), "a", stderr);
+      (void)o;
+      (void)e;
+      std::vector<std::string> args = {PHONY_BINARY, "capture", "--config", config, "--sink", "jsonl"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(PHONY_BINARY, argv.data());
+      _exit(127);
+    }
+  }
+  // Waits for exit; returns the exit code (or 128 + signal).
+  int Wait(std::chrono::seconds limit = std::chrono::seconds(120)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        ADD_FAILURE() << "phony capture did not stop in time";
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  void Kill9() {
+    kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+
+ private:
+  pid_t pid_;
+};
+
+class PgCaptureTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    server_ = GetParam();
+    tag_ = "cap_" + std::to_string(getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : tag_) c = std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_';
+    tag_ = tag_.substr(0, 40);
+    dir_ = ::testing::TempDir() + "/" + tag_;
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    admin_ = ConnectPg(server_, false);
+    PgQuery(admin_.get(), "CREATE DATABASE " + tag_);
+    db_ = ConnectPg(server_, false, "dbname=" + tag_);
+    config_ = dir_ + "/job.json";
+    std::ofstream(config_) << json{
+        {"name", tag_},
+        {"source", {{"type", "postgresql"}, {"host", "127.0.0.1"},
+                    {"port", std::stoi(ServiceEnv("PHONY_" + server_ + "_PORT"))},
+                    {"database", tag_}, {"user", "postgres"}}},
+        {"target", {{"type", "postgresql"}, {"database", tag_ + "_staging"}, {"user", "postgres"}}},
+        {"state", {{"dir", dir_ + "/state"}}},
+        {"anonymization", {{"secret_ref", "env://PHONY_TEST_SECRET"}}}}.dump();
+    setenv("PHONY_TEST_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  }
+  void TearDown() override {
+    db_.reset();
+    PgQuery(admin_.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                          "WHERE database = '" + tag_ + "' AND NOT active");
+    PgQuery(admin_.get(), "DROP DATABASE IF EXISTS " + tag_);
+    std::filesystem::remove_all(dir_);
+  }
+  std::string Slot() const { return "phony_" + tag_; }
+
+  std::string server_, tag_, dir_, config_;
+  PgConn admin_, db_;
+};
+
+TEST_P(PgCaptureTest, JsonlEnvelopesConfirmationAndNoPkSafety) {
+  PgQuery(db_.get(), "CREATE TABLE users (id int PRIMARY KEY, email text, born date, score numeric(6,2))");
+  PgQuery(db_.get(), "CREATE TABLE nopk (a int)");
+  CaptureProcess capture(config_, dir_ + "/out.jsonl", dir_ + "/err.log", {"--stop-after-idle", "3"});
+  // Wait until the slot exists, then write.
+  for (int i = 0; i < 100; ++i) {
+    if (!PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  PgQuery(db_.get(), "INSERT INTO users VALUES (1, 'a@x', '1990-05-01', 12.5), (2, 'b@x', NULL, -1)");
+  PgQuery(db_.get(), "UPDATE users SET score = 99 WHERE id = 1");
+  PgQuery(db_.get(), "DELETE FROM users WHERE id = 2");
+  // A table without a replica identity: writes on the source keep working.
+  PgQuery(db_.get(), "INSERT INTO nopk VALUES (1)");
+  PgQuery(db_.get(), "UPDATE nopk SET a = 2");
+  PgQuery(db_.get(), "DELETE FROM nopk");
+  const std::string lsn_after = PgQuery(db_.get(), "SELECT pg_current_wal_lsn()")[0][0];
+  ASSERT_EQ(capture.Wait(), 0) << ReadFile(dir_ + "/err.log");
+
+  const auto lines = ReadJsonl(dir_ + "/out.jsonl");
+  ASSERT_EQ(lines.size(), 4u) << ReadFile(dir_ + "/out.jsonl");
+  EXPECT_EQ(lines[0]["op"], "c");
+  EXPECT_EQ(lines[0]["after"], (json{{"id", 1}, {"email", "a@x"}, {"born", 7425}, {"score", "12.50"}}));
+  EXPECT_EQ(lines[1]["after"]["born"], nullptr);
+  EXPECT_EQ(lines[2]["op"], "u");
+  EXPECT_EQ(lines[2]["after"]["score"], "99.00");
+  EXPECT_EQ(lines[3]["op"], "d");
+  EXPECT_EQ(lines[3]["before"]["id"], 2);
+  EXPECT_EQ(lines[3]["source"]["table"], "users");
+  EXPECT_EQ(lines[0]["source"]["txId"], lines[1]["source"]["txId"]) << "one source transaction";
+
+  // Nothing in flight at stop: the slot is confirmed at least to the end of the workload.
+  const std::string confirmed =
+      PgQuery(admin_.get(), "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'")[0][0];
+  EXPECT_GE(Lsn::Parse(confirmed).value(), Lsn::Parse(lsn_after).value());
+  const auto published = PgQuery(db_.get(), "SELECT tablename FROM pg_publication_tables ORDER BY 1");
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0][0], "users");
+  EXPECT_NE(ReadFile(dir_ + "/err.log").find("public.nopk has no usable replica identity"), std::string::npos);
+  EXPECT_EQ(ReadFile(dir_ + "/err.log").find("a@x"), std::string::npos) << "logs carry no row values";
+}
+
+TEST_P(PgCaptureTest, KillNineLosesNoCommittedChange) {
+  PgQuery(db_.get(), "CREATE TABLE items (id int PRIMARY KEY, tx int)");
+  const std::string out1 = dir_ + "/run1.jsonl", out2 = dir_ + "/run2.jsonl";
+  auto first = std::make_unique<CaptureProcess>(config_, out1, dir_ + "/err1.log", std::vector<std::string>{});
+  for (int i = 0; i < 100; ++i) {
+    if (!PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  constexpr int kTx = 300, kRows = 5;
+  std::thread writer([&] {
+    PgConn w = ConnectPg(server_, false, "dbname=" + tag_);
+    for (int t = 0; t < kTx; ++t) {
+      std::string sql = "INSERT INTO items VALUES ";
+      for (int r = 0; r < kRows; ++r) {
+        sql += (r ? ", (" : "(") + std::to_string(t * kRows + r) + ", " + std::to_string(t) + ")";
+      }
+      PgQuery(w.get(), sql);
+    }
+  });
+  // Kill once the first run has written part of the stream.
+  for (int i = 0; i < 200; ++i) {
+    const std::string partial = ReadFile(out1);
+    if (std::count(partial.begin(), partial.end(), '\n') > 300) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  first->Kill9();
+  writer.join();
+  CaptureProcess second(config_, out2, dir_ + "/err2.log", {"--stop-after-idle", "3"});
+  ASSERT_EQ(second.Wait(), 0) << ReadFile(dir_ + "/err2.log");
+
+  std::set<int> seen;
+  for (const auto& path : {out1, out2}) {
+    int last_tx = -1;
+    for (const json& line : ReadJsonl(path)) {
+      const int id = line["after"]["id"];
+      const int tx = line["after"]["tx"];
+      EXPECT_GE(tx, last_tx) << "transactions arrive in commit order";
+      last_tx = tx;
+      seen.insert(id);
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kTx * kRows)) << "every committed row arrives (at least once)";
+  EXPECT_EQ(*seen.begin(), 0);
+  EXPECT_EQ(*seen.rbegin(), kTx * kRows - 1);
+  const size_t run1 = ReadJsonl(out1).size(), run2 = ReadJsonl(out2).size();
+  EXPECT_GT(run1, 0u) << "the first run must have streamed before the kill";
+  EXPECT_GT(run2, 0u) << "the second run must have resumed work the first left";
+  EXPECT_GE(run1 + run2, static_cast<size_t>(kTx * kRows));
+}
+
+TEST_P(PgCaptureTest, VanishedSlotIsAnErrorNotANewStart) {
+  PgQuery(db_.get(), "CREATE TABLE t (id int PRIMARY KEY)");
+  CaptureProcess first(config_, dir_ + "/out.jsonl", dir_ + "/err1.log", {"--stop-after-idle", "1"});
+  ASSERT_EQ(first.Wait(), 0) << ReadFile(dir_ + "/err1.log");
+  PgQuery(admin_.get(), "SELECT pg_drop_replication_slot('" + Slot() + "')");
+  PgQuery(db_.get(), "INSERT INTO t VALUES (1)");
+  CaptureProcess second(config_, dir_ + "/out.jsonl", dir_ + "/err2.log", {"--stop-after-idle", "1"});
+  EXPECT_EQ(second.Wait(), 4);
+  EXPECT_NE(ReadFile(dir_ + "/err2.log").find("replication slot " + Slot() + " is gone"), std::string::npos)
+      << ReadFile(dir_ + "/err2.log");
+  EXPECT_TRUE(PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'").empty())
+      << "no new slot may be created silently";
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, PgCaptureTest, ::testing::Values("PG15", "PG17"));
+
+}  // namespace
+}  // namespace phony
