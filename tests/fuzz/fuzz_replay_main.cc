@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& p : paths) {
       std::ifstream in(p, std::ios::binary);
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      const std::string bytes = ss.str();
       LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
       ++files;
     }

@@ -113,9 +113,9 @@ TEST_P(PgStreamingTest, OnlyCommittedWorkIsEmittedInCommitOrder) {
 INSTANTIATE_TEST_SUITE_P(Servers, PgStreamingTest,
                          ::testing::Values(Case{"PG15", 2, "on"}, Case{"PG15", 3, "on"},
                                            Case{"PG17", 4, "parallel"}),
-                         [](const auto& info) {
-                           return std::string(info.param.server) + "_proto" +
-                                  std::to_string(info.param.proto) + "_" + info.param.streaming;
+                         [](const auto& param_info) {
+                           return std::string(param_info.param.server) + "_proto" +
+                                  std::to_string(param_info.param.proto) + "_" + param_info.param.streaming;
                          });
 
 }  // namespace

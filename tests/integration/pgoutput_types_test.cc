@@ -248,8 +248,8 @@ TEST_P(PgoutputTypesTest, DecodedValuesMatchTheServer) {
 INSTANTIATE_TEST_SUITE_P(Servers, PgoutputTypesTest,
                          ::testing::Values(std::pair{"PG15", 1}, std::pair{"PG15", 3},
                                            std::pair{"PG17", 4}),
-                         [](const auto& info) {
-                           return std::string(info.param.first) + "_proto" + std::to_string(info.param.second);
+                         [](const auto& param_info) {
+                           return std::string(param_info.param.first) + "_proto" + std::to_string(param_info.param.second);
                          });
 
 }  // namespace
