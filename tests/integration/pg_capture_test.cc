@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/event_codec.h"
 #include "core/position.h"
+#include "core/state_store.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/pg_test_util.h"
@@ -235,6 +237,65 @@ TEST_P(PgCaptureTest, VanishedSlotIsAnErrorNotANewStart) {
       << ReadFile(dir_ + "/err2.log");
   EXPECT_TRUE(PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'").empty())
       << "no new slot may be created silently";
+}
+
+// Reads the schema history the capture keeps in its state directory.
+std::map<std::string, TableSchema> SchemaHistory(const std::string& state_dir, const std::string& job) {
+  std::map<std::string, TableSchema> out;
+  auto store = StateStore::Open(StageStateDir(state_dir, "capture", 0), {.job_name = job, .stage = "capture"});
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return out;
+  EXPECT_TRUE((*store)->Scan(StateFamily::kSchemaHistory, "pg/rel/", [&](std::string_view, std::string_view v) {
+    auto e = DecodeEvent(v);
+    EXPECT_TRUE(e.ok());
+    const TableSchema& s = std::get<SchemaEvent>(*e).schema;
+    out[s.id.table] = s;
+    return true;
+  }).ok());
+  return out;
+}
+
+TEST_P(PgCaptureTest, SchemaEventsCarryCatalogDefinitionsAndVersionsSurviveRestarts) {
+  PgQuery(db_.get(), "CREATE TABLE parent (id bigint PRIMARY KEY)");
+  PgQuery(db_.get(), "CREATE TABLE child (id int PRIMARY KEY, parent_id bigint NOT NULL "
+                     "CONSTRAINT child_parent_fk REFERENCES parent(id), name varchar(64) DEFAULT 'x')");
+  CaptureProcess first(config_, dir_ + "/out.jsonl", dir_ + "/err1.log", {"--stop-after-idle", "2"});
+  for (int i = 0; i < 100; ++i) {
+    if (!PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  PgQuery(db_.get(), "INSERT INTO parent VALUES (1)");
+  PgQuery(db_.get(), "INSERT INTO child VALUES (1, 1, 'n')");
+  ASSERT_EQ(first.Wait(), 0) << ReadFile(dir_ + "/err1.log");
+
+  auto history = SchemaHistory(dir_ + "/state", tag_);
+  ASSERT_EQ(history.count("child"), 1u);
+  const TableSchema& child = history["child"];
+  EXPECT_EQ(child.version, 1u);
+  ASSERT_EQ(child.columns.size(), 3u);
+  EXPECT_FALSE(child.columns[0].nullable);
+  EXPECT_EQ(child.columns[0].key_ordinal, 1);
+  EXPECT_FALSE(child.columns[1].nullable);
+  EXPECT_EQ(child.columns[1].type_name, "bigint");
+  EXPECT_TRUE(child.columns[2].nullable);
+  EXPECT_EQ(child.columns[2].type_name, "character varying(64)");
+  EXPECT_EQ(child.columns[2].default_expr, "'x'::character varying");
+  ASSERT_EQ(child.foreign_keys.size(), 1u);
+  EXPECT_EQ(child.foreign_keys[0].name, "child_parent_fk");
+  EXPECT_EQ(child.foreign_keys[0].columns, std::vector<std::string>{"parent_id"});
+  EXPECT_EQ(child.foreign_keys[0].referenced.table, "parent");
+  EXPECT_EQ(child.foreign_keys[0].referenced_columns, std::vector<std::string>{"id"});
+
+  PgQuery(db_.get(), "ALTER TABLE child ADD COLUMN extra int");
+  PgQuery(db_.get(), "INSERT INTO child VALUES (2, 1, 'm', 7)");
+  CaptureProcess second(config_, dir_ + "/out2.jsonl", dir_ + "/err2.log", {"--stop-after-idle", "2"});
+  ASSERT_EQ(second.Wait(), 0) << ReadFile(dir_ + "/err2.log");
+  history = SchemaHistory(dir_ + "/state", tag_);
+  EXPECT_GT(history["child"].version, 1u) << "versions keep growing across restarts";
+  EXPECT_EQ(history["child"].columns.size(), 4u);
+  const auto lines = ReadJsonl(dir_ + "/out2.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["after"]["extra"], 7);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, PgCaptureTest, ::testing::Values("PG15", "PG17"));

@@ -3,6 +3,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/event_codec.h"
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/capture/postgres/pgoutput_assembler.h"
@@ -19,7 +20,39 @@ void PgCapture::OnAck(uint64_t batch_id) {
 
 namespace {
 std::string SlotKey(const std::string& slot) { return "pg/slot/" + slot; }
+constexpr const char* kRelationPrefix = "pg/rel/";
 }  // namespace
+
+// Schema versions survive restarts: each emitted schema is kept under its
+// relation OID and seeds the next run, so versions only grow.
+absl::Status PgCapture::LoadSchemas() {
+  if (options_.state == nullptr) return absl::OkStatus();
+  absl::Status inner;
+  PHONY_RETURN_IF_ERROR(options_.state->Scan(
+      StateFamily::kSchemaHistory, kRelationPrefix, [&](std::string_view key, std::string_view value) {
+        auto event = DecodeEvent(value);
+        if (!event.ok() || !std::holds_alternative<SchemaEvent>(*event)) {
+          inner = absl::DataLossError("state: unreadable schema history entry " + std::string(key));
+          return false;
+        }
+        const uint32_t oid = static_cast<uint32_t>(std::stoul(std::string(key.substr(7))));
+        assembler_->SeedSchema(oid, std::get<SchemaEvent>(*event).schema);
+        return true;
+      }));
+  return inner;
+}
+
+absl::Status PgCapture::PersistSchema(const TableSchema& schema) {
+  if (options_.state == nullptr) return absl::OkStatus();
+  for (const auto& [oid, s] : assembler_->schemas()) {
+    if (s.id == schema.id && s.version == schema.version) {
+      std::string value;
+      EncodeEvent(SchemaEvent{EventPosition(), schema}, &value);
+      return options_.state->Put(StateFamily::kSchemaHistory, kRelationPrefix + std::to_string(oid), value);
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status PgCapture::CheckSlotContinuity(const PreflightReport& report) {
   if (options_.state == nullptr) return absl::OkStatus();
@@ -106,9 +139,19 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
                options_.slot, options_.publication, report.protocol_version, report.server_version,
                report.tables.size());
 
-  PgoutputAssembler assembler({.database = options_.connect.database,
-                               .protocol_version = report.protocol_version});
-  for (const auto& [oid, schema] : schemas_) assembler.SeedSchema(oid, schema);
+  client_ = client.get();
+  if (!assembler_) {
+    assembler_ = std::make_unique<PgoutputAssembler>(PgoutputAssembler::Options{
+        .database = options_.connect.database,
+        .protocol_version = report.protocol_version,
+        .enrich = [this](uint32_t oid, TableSchema* schema) {
+          return client_->DescribeTable(oid, schema);
+        }});
+    PHONY_RETURN_IF_ERROR(LoadSchemas());
+  } else {
+    assembler_->ResetStream();
+  }
+  PgoutputAssembler& assembler = *assembler_;
 
   std::vector<Event> batch;
   absl::Time batch_started = absl::InfinitePast();
@@ -132,7 +175,6 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
       PHONY_RETURN_IF_ERROR(Publish(&batch, *client, stop));
       for (int i = 0; i < 100 && !tracker_.idle(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       PHONY_RETURN_IF_ERROR(sync_confirmations(true));
-      schemas_ = assembler.schemas();
       return client->Flush();
     }
     const bool at_stop_lsn = options_.stop_at_lsn && client->confirmed() >= *options_.stop_at_lsn;
@@ -140,7 +182,6 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
         options_.stop_after_idle && absl::Now() - last_message >= *options_.stop_after_idle;
     if (quiet && (at_stop_lsn || idle_enough)) {
       PHONY_RETURN_IF_ERROR(sync_confirmations(true));
-      schemas_ = assembler.schemas();
       return client->Flush();
     }
 
@@ -153,7 +194,6 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
     const size_t before = batch.size();
     auto fed = assembler.Feed(x->payload, &batch);
     if (!fed.ok()) {
-      schemas_ = assembler.schemas();
       return absl::Status(fed.status().code(), std::string(fed.status().message()) +
                                                    " (message at WAL " + x->wal_start.ToString() +
                                                    "; the stream stops here)");
@@ -163,6 +203,7 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
       if (const auto* s = std::get_if<SchemaEvent>(&batch[i])) {
         spdlog::info("capture: table {} schema version {} ({} columns)",
                      s->schema.id.QualifiedName(), s->schema.version, s->schema.columns.size());
+        PHONY_RETURN_IF_ERROR(PersistSchema(s->schema));
       }
     }
     if (fed->empty_commit_end && tracker_.idle() && batch.empty()) {

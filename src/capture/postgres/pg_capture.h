@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,7 @@
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/state_store.h"
+#include "src/capture/postgres/pgoutput_assembler.h"
 #include "src/capture/postgres/replication_client.h"
 
 namespace phony::pg {
@@ -72,6 +74,8 @@ class PgCapture {
                        const std::atomic<bool>& stop);
   absl::Status CheckSlotContinuity(const PreflightReport& report);
   absl::Status PersistConfirmed(Lsn lsn, bool force);
+  absl::Status LoadSchemas();
+  absl::Status PersistSchema(const TableSchema& schema);
 
   PgCaptureOptions options_;
   BusProducer* producer_;
@@ -81,7 +85,10 @@ class PgCapture {
   Lsn confirmed_;
   Lsn persisted_;
   absl::Time last_persist_ = absl::InfinitePast();
-  std::map<uint32_t, TableSchema> schemas_;  // survives reconnects
+  // Lives across reconnects (caches and schema versions); its catalog
+  // lookups go through the current connection.
+  std::unique_ptr<PgoutputAssembler> assembler_;
+  PgReplicationClient* client_ = nullptr;
 };
 
 }  // namespace phony::pg

@@ -74,6 +74,14 @@ void PgoutputAssembler::SeedSchema(uint32_t relation_oid, TableSchema schema) {
   schemas_[relation_oid] = std::move(schema);
 }
 
+void PgoutputAssembler::ResetStream() {
+  in_stream_ = false;
+  stream_xid_ = 0;
+  current_.reset();
+  streams_.clear();
+  buffered_bytes_ = 0;
+}
+
 PgoutputAssembler::OpenTx* PgoutputAssembler::StreamTx(std::optional<uint32_t>) {
   auto it = streams_.find(stream_xid_);
   return it == streams_.end() ? nullptr : &it->second;
@@ -143,11 +151,15 @@ absl::Status PgoutputAssembler::OnRelation(const PgRelation& rel, OpenTx* tx, ui
     s.columns.push_back(std::move(col));
     oids.push_back(c.type_oid);
   }
-  auto it = schemas_.find(rel.oid);
-  if (it != schemas_.end() && SameShape(it->second, s)) {
+  // Compare with what the previous Relation message said (the emitted schema
+  // is enriched from the catalog and differs in type names and nullability).
+  if (auto shape = shapes_.find(rel.oid); shape != shapes_.end() && SameShape(shape->second, s)) {
     return absl::OkStatus();  // re-sent after reconnect or cache invalidation
   }
+  shapes_[rel.oid] = s;
+  auto it = schemas_.find(rel.oid);
   s.version = it == schemas_.end() ? 1 : it->second.version + 1;
+  if (options_.enrich) PHONY_RETURN_IF_ERROR(options_.enrich(rel.oid, &s));
   key_columns_[rel.oid] = s.KeyColumns();
   schemas_[rel.oid] = s;
   type_oids_[rel.oid] = std::move(oids);

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ class PgoutputAssembler {
     std::string database;  // the source database, for TableIds
     int protocol_version = 1;
     bool parallel_streaming = false;
+    // Completes a new schema version from the source catalog (nullability,
+    // defaults, full type names, declared foreign keys): pgoutput's Relation
+    // message carries only names, type OIDs, typmods and key flags. Optional;
+    // an error stops the stream.
+    std::function<absl::Status(uint32_t relation_oid, TableSchema* schema)> enrich;
   };
 
   struct FeedResult {
@@ -60,6 +66,10 @@ class PgoutputAssembler {
   // Seeds a table's last known version (from the state store) so versions
   // keep growing across restarts.
   void SeedSchema(uint32_t relation_oid, TableSchema schema);
+
+  // Forgets open transactions (the server re-sends them after a reconnect)
+  // but keeps the relation, type and schema caches.
+  void ResetStream();
 
   bool in_transaction() const { return current_.has_value(); }
   size_t streamed_transactions() const { return streams_.size(); }
@@ -95,7 +105,8 @@ class PgoutputAssembler {
   uint32_t stream_xid_ = 0;
   std::optional<OpenTx> current_;              // non-streamed transaction
   std::map<uint32_t, OpenTx> streams_;         // streamed, by top-level xid
-  std::map<uint32_t, TableSchema> schemas_;    // by relation OID
+  std::map<uint32_t, TableSchema> schemas_;    // by relation OID, as emitted (enriched)
+  std::map<uint32_t, TableSchema> shapes_;     // by relation OID, as the Relation message said
   std::map<uint32_t, std::vector<uint32_t>> type_oids_;  // by relation OID
   std::map<uint32_t, std::vector<uint16_t>> key_columns_;  // by relation OID
   std::map<uint32_t, std::string> type_names_;  // Type messages: OID -> "schema.name"

@@ -286,6 +286,61 @@ absl::Status PgReplicationClient::EnsureSlot(const std::string& slot) {
   return absl::OkStatus();
 }
 
+namespace {
+std::vector<std::string> SplitOnSoh(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t end = s.find('\x01', start);
+    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return out;
+    start = end + 1;
+  }
+}
+}  // namespace
+
+absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSchema* schema) {
+  const std::string oid = std::to_string(relation_oid);
+  PHONY_ASSIGN_OR_RETURN(
+      Rows cols, Exec(sql_,
+                      "SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid), "
+                      "format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                      "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                      "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+                      {oid}));
+  for (const auto& c : cols) {
+    const int i = schema->ColumnIndex(c[0]);
+    if (i < 0) continue;  // the table moved on since this WAL was written
+    ColumnDef& col = schema->columns[static_cast<size_t>(i)];
+    col.nullable = c[1] != "t";
+    if (!c[2].empty()) col.default_expr = c[2];
+    col.type_name = c[3];
+  }
+  PHONY_ASSIGN_OR_RETURN(
+      Rows fks,
+      Exec(sql_,
+           "SELECT c.conname, "
+           "(SELECT string_agg(a.attname, chr(1) ORDER BY k.ord) FROM unnest(c.conkey) WITH "
+           "ORDINALITY k(n, ord) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n), "
+           "fn.nspname, fc.relname, "
+           "(SELECT string_agg(a.attname, chr(1) ORDER BY k.ord) FROM unnest(c.confkey) WITH "
+           "ORDINALITY k(n, ord) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n) "
+           "FROM pg_constraint c JOIN pg_class fc ON fc.oid = c.confrelid "
+           "JOIN pg_namespace fn ON fn.oid = fc.relnamespace "
+           "WHERE c.conrelid = $1::oid AND c.contype = 'f' ORDER BY c.conname",
+           {oid}));
+  schema->foreign_keys.clear();
+  for (const auto& f : fks) {
+    ForeignKey fk;
+    fk.name = f[0];
+    fk.columns = SplitOnSoh(f[1]);
+    fk.referenced = TableId{schema->id.database, f[2], f[3]};
+    fk.referenced_columns = SplitOnSoh(f[4]);
+    schema->foreign_keys.push_back(std::move(fk));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PgReplicationClient::Start(const std::string& slot, const std::string& publication,
                                         int protocol_version, bool streaming) {
   std::string cmd = "START_REPLICATION SLOT " + QuoteIdent(repl_, slot) + " LOGICAL 0/0 (proto_version '" +

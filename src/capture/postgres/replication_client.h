@@ -86,6 +86,11 @@ class PgReplicationClient {
   // never a silent restart from "now".
   absl::Status EnsureSlot(const std::string& slot);
 
+  // Completes `schema` (built from a Relation message) from the catalog as it
+  // is now: NOT NULL, defaults, format_type() names with typmods, declared
+  // foreign keys. A relation that no longer exists is left as it is.
+  absl::Status DescribeTable(uint32_t relation_oid, TableSchema* schema);
+
   // START_REPLICATION from the slot's confirmed position.
   absl::Status Start(const std::string& slot, const std::string& publication, int protocol_version,
                      bool streaming);
