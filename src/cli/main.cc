@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
                       "Stop after this many seconds without changes, once everything is confirmed");
   capture->add_flag("--check", capture_flags.check_only,
                     "Run the preflight checks only and print the report");
+  capture->add_option("--table-refresh-interval", capture_flags.table_refresh_seconds,
+                      "Seconds between looks for new tables matching include (default 30)")
+      ->check(CLI::PositiveNumber);
+  capture->add_option("--heartbeat-interval", capture_flags.heartbeat_seconds,
+                      "Write a heartbeat logical message after this many quiet seconds (0: off)");
   capture->add_option("--slot", capture_flags.slot, "Replication slot (default phony_<job name>)");
   capture->add_option("--publication", capture_flags.publication,
                       "Publication (default phony_<job name>_pub)");

@@ -54,14 +54,15 @@ std::vector<json> ReadJsonl(const std::string& path) {
 class CaptureProcess {
  public:
   CaptureProcess(const std::string& config, const std::string& out, const std::string& err,
-                 const std::vector<std::string>& extra) {
+                 const std::vector<std::string>& extra, const std::string& log_level = "info") {
     pid_ = fork();
     if (pid_ == 0) {
       FILE* o = std::freopen(out.c_str(), "a", stdout);
       FILE* e = std::freopen(err.c_str(), "a", stderr);
       (void)o;
       (void)e;
-      std::vector<std::string> args = {PHONY_BINARY, "capture", "--config", config, "--sink", "jsonl"};
+      std::vector<std::string> args = {PHONY_BINARY, "--log-level", log_level, "capture", "--config",
+                                       config, "--sink", "jsonl"};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -237,6 +238,40 @@ TEST_P(PgCaptureTest, VanishedSlotIsAnErrorNotANewStart) {
       << ReadFile(dir_ + "/err2.log");
   EXPECT_TRUE(PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'").empty())
       << "no new slot may be created silently";
+}
+
+TEST_P(PgCaptureTest, TablesCreatedLaterArePublishedAndStreamed) {
+  PgQuery(db_.get(), "CREATE TABLE early (id int PRIMARY KEY)");
+  CaptureProcess capture(config_, dir_ + "/out.jsonl", dir_ + "/err.log",
+                         {"--stop-after-idle", "4", "--table-refresh-interval", "0.5"});
+  for (int i = 0; i < 100; ++i) {
+    if (!PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "'").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  PgQuery(db_.get(), "CREATE TABLE late (id int PRIMARY KEY, v text)");
+  bool published = false;
+  for (int i = 0; i < 100 && !published; ++i) {
+    published = !PgQuery(db_.get(), "SELECT 1 FROM pg_publication_tables WHERE tablename = 'late'").empty();
+    if (!published) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(published) << "a new table matching include must be added to the publication";
+  PgQuery(db_.get(), "INSERT INTO late VALUES (1, 'new')");
+  ASSERT_EQ(capture.Wait(), 0) << ReadFile(dir_ + "/err.log");
+  const auto lines = ReadJsonl(dir_ + "/out.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["source"]["table"], "late");
+  EXPECT_EQ(lines[0]["after"]["v"], "new");
+  EXPECT_NE(ReadFile(dir_ + "/err.log").find("new table public.late matches the job"), std::string::npos);
+}
+
+TEST_P(PgCaptureTest, HeartbeatsAreWrittenWhileQuiet) {
+  PgQuery(db_.get(), "CREATE TABLE quiet (id int PRIMARY KEY)");
+  CaptureProcess capture(config_, dir_ + "/out.jsonl", dir_ + "/err.log",
+                         {"--stop-after-idle", "2", "--heartbeat-interval", "0.3"}, "debug");
+  ASSERT_EQ(capture.Wait(), 0) << ReadFile(dir_ + "/err.log");
+  EXPECT_NE(ReadFile(dir_ + "/err.log").find("heartbeat written to " + tag_), std::string::npos)
+      << ReadFile(dir_ + "/err.log");
+  EXPECT_TRUE(ReadJsonl(dir_ + "/out.jsonl").empty()) << "heartbeats never reach the stream";
 }
 
 // Reads the schema history the capture keeps in its state directory.

@@ -1,5 +1,6 @@
 #include "src/capture/postgres/pg_capture.h"
 
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -155,6 +156,9 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
 
   std::vector<Event> batch;
   absl::Time batch_started = absl::InfinitePast();
+  absl::Time last_table_refresh = absl::Now();
+  absl::Time last_heartbeat = absl::InfinitePast();
+  std::set<std::string> known_warnings(report.warnings.begin(), report.warnings.end());
   absl::Time last_message = absl::Now();
   auto sync_confirmations = [&](bool force_persist) -> absl::Status {
     if (auto c = tracker_.Confirmed()) client->Confirm(c->commit_lsn());
@@ -183,6 +187,26 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
     if (quiet && (at_stop_lsn || idle_enough)) {
       PHONY_RETURN_IF_ERROR(sync_confirmations(true));
       return client->Flush();
+    }
+
+    if (absl::Now() - last_table_refresh >= options_.table_refresh_interval) {
+      last_table_refresh = absl::Now();
+      std::vector<std::string> warnings;
+      PHONY_ASSIGN_OR_RETURN(report.tables, client->DiscoverTables(options_.filter, &warnings));
+      PHONY_ASSIGN_OR_RETURN(auto new_tables, client->EnsurePublication(options_.publication, report));
+      for (const TableId& t : new_tables) {
+        spdlog::warn("capture: new table {} matches the job and was added to publication {}; it "
+                     "needs a snapshot of its existing rows", t.QualifiedName(), options_.publication);
+      }
+      for (const auto& w : warnings) {
+        if (known_warnings.insert(w).second) spdlog::warn("capture: {}", w);
+      }
+    }
+    if (options_.heartbeat_interval && absl::Now() - last_message >= *options_.heartbeat_interval &&
+        absl::Now() - last_heartbeat >= *options_.heartbeat_interval) {
+      last_heartbeat = absl::Now();
+      PHONY_RETURN_IF_ERROR(client->EmitHeartbeat());
+      spdlog::debug("capture: heartbeat written to {}", options_.connect.database);
     }
 
     PHONY_ASSIGN_OR_RETURN(std::optional<XLogData> x, client->Next(absl::Milliseconds(100)));

@@ -40,6 +40,12 @@ struct PgCaptureOptions {
   std::optional<Lsn> stop_at_lsn;
   // Stop after this long without a message, once everything is confirmed.
   std::optional<absl::Duration> stop_after_idle;
+  // How often tables created after the start that match `include` are
+  // looked for and added to the publication (reported when added).
+  absl::Duration table_refresh_interval = absl::Seconds(30);
+  // When set: after this long without a message, write a heartbeat logical
+  // message so the slot keeps moving.
+  std::optional<absl::Duration> heartbeat_interval;
   absl::Duration initial_backoff = absl::Seconds(1);
   absl::Duration max_backoff = absl::Seconds(30);
   // Give up after this many consecutive failed connection attempts (-1: never).

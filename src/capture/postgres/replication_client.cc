@@ -196,6 +196,12 @@ absl::StatusOr<PreflightReport> PgReplicationClient::Preflight(const TableFilter
     rep.errors.push_back("all " + row[3] + " WAL senders are busy (max_wal_senders)");
   }
 
+  PHONY_ASSIGN_OR_RETURN(rep.tables, DiscoverTables(filter, &rep.warnings));
+  return rep;
+}
+
+absl::StatusOr<std::vector<PublishedTable>> PgReplicationClient::DiscoverTables(
+    const TableFilter& filter, std::vector<std::string>* warnings) {
   PHONY_ASSIGN_OR_RETURN(
       Rows tables,
       Exec(sql_,
@@ -207,6 +213,7 @@ absl::StatusOr<PreflightReport> PgReplicationClient::Preflight(const TableFilter
            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
            "AND n.nspname !~ '^pg_(toast|temp)' ORDER BY 1, 2"));
   const std::string db = PQdb(sql_);
+  std::vector<PublishedTable> out;
   for (const auto& t : tables) {
     PublishedTable pt;
     pt.id = TableId{db, t[0], t[1]};
@@ -214,16 +221,20 @@ absl::StatusOr<PreflightReport> PgReplicationClient::Preflight(const TableFilter
     pt.replica_identity = t[2].empty() ? 'd' : t[2][0];
     pt.usable_identity = pt.replica_identity == 'f' || (pt.replica_identity == 'd' && t[3] == "t") ||
                          (pt.replica_identity == 'i' && t[4] == "t");
-    if (!pt.usable_identity) {
-      rep.warnings.push_back(
+    if (!pt.usable_identity && warnings != nullptr) {
+      warnings->push_back(
           "table " + pt.id.QualifiedName() +
           " has no usable replica identity: it is left out of the publication, because "
           "publishing it would make UPDATE and DELETE on it fail on the source. Fix: add a "
           "primary key, or ALTER TABLE " + pt.id.QualifiedName() + " REPLICA IDENTITY FULL");
     }
-    rep.tables.push_back(std::move(pt));
+    out.push_back(std::move(pt));
   }
-  return rep;
+  return out;
+}
+
+absl::Status PgReplicationClient::EmitHeartbeat() {
+  return Exec(sql_, "SELECT pg_logical_emit_message(false, 'phony_heartbeat', '')").status();
 }
 
 absl::StatusOr<std::vector<TableId>> PgReplicationClient::EnsurePublication(

@@ -75,6 +75,16 @@ class PgReplicationClient {
   // and the replica identity of every table `filter` covers.
   absl::StatusOr<PreflightReport> Preflight(const TableFilter& filter, const std::string& slot);
 
+  // The tables `filter` covers now, with their replica identity; a warning
+  // with the fix for each one the publication cannot carry.
+  absl::StatusOr<std::vector<PublishedTable>> DiscoverTables(const TableFilter& filter,
+                                                             std::vector<std::string>* warnings);
+
+  // Writes a non-transactional logical message (pg_logical_emit_message) in
+  // the source database so the slot keeps moving while the published tables
+  // are quiet and the rest of the server is busy.
+  absl::Status EmitHeartbeat();
+
   // Creates the publication FOR TABLE with the usable tables of the report
   // (never FOR ALL TABLES: that would make UPDATE/DELETE fail on tables
   // without a replica identity), or adds missing usable tables to an existing
