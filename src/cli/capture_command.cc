@@ -125,6 +125,7 @@ int RunCapture(const CaptureFlags& flags) {
     }
     state = std::move(*opened);
     opts.state = state.get();
+    opts.spill_dir = state->dir();
   }
 
   EmbeddedBus bus({.name = "raw"});

@@ -72,9 +72,11 @@ TEST_P(PgStreamingTest, OnlyCommittedWorkIsEmittedInCommitOrder) {
   int stream_starts = 0, commits = 0;
   size_t peak_buffered = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  std::vector<std::string> messages;
   while (commits < 2 && std::chrono::steady_clock::now() < deadline) {
     const std::string msg = NextPgoutputMessage(repl.get());
     ASSERT_FALSE(msg.empty());
+    messages.push_back(msg);
     if (msg[0] == 'S') ++stream_starts;
     const size_t before = events.size();
     ASSERT_OK(assembler.Feed(msg, &events).status());
@@ -103,6 +105,32 @@ TEST_P(PgStreamingTest, OnlyCommittedWorkIsEmittedInCommitOrder) {
   EXPECT_EQ(ids.size(), expected.size());
   EXPECT_TRUE(ids == expected) << "committed rows, in commit order, nothing from aborted work";
   EXPECT_EQ(std::get<TxCommit>(events.back()).event_count, 1u);
+
+  // The same stream with a 16 kB memory budget: transactions spill to disk,
+  // the savepoint rollback truncates the spill file, and the events come out
+  // identical, a few hundred at a time.
+  PgoutputAssembler spilling({.database = "postgres",
+                              .protocol_version = c.proto,
+                              .parallel_streaming = std::string(c.streaming) == "parallel",
+                              .spill_threshold_bytes = 16 << 10,
+                              .spill_dir = ::testing::TempDir(),
+                              .max_emit_events = 300});
+  std::vector<Event> spilled_events, piece;
+  size_t spill_peak = 0;
+  for (const std::string& m : messages) {
+    ASSERT_OK(spilling.Feed(m, &piece).status());
+    spill_peak = std::max(spill_peak, spilling.buffered_bytes());
+    while (true) {
+      EXPECT_LE(piece.size(), 300u);
+      for (auto& e : piece) spilled_events.push_back(std::move(e));
+      piece.clear();
+      if (!spilling.draining()) break;
+      ASSERT_OK(spilling.Drain(&piece));
+    }
+  }
+  EXPECT_GT(spilling.spilled_events(), 1000u);
+  EXPECT_LE(spill_peak, size_t{16 << 10});
+  EXPECT_TRUE(spilled_events == events) << "spilling changes nothing in the output";
 
   repl.reset();
   DropSlot(sql.get(), slot);

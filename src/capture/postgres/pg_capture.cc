@@ -147,7 +147,10 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
         .protocol_version = report.protocol_version,
         .enrich = [this](uint32_t oid, TableSchema* schema) {
           return client_->DescribeTable(oid, schema);
-        }});
+        },
+        .spill_threshold_bytes = options_.spill_threshold_bytes,
+        .spill_dir = options_.spill_dir,
+        .max_emit_events = options_.max_batch_events});
     PHONY_RETURN_IF_ERROR(LoadSchemas());
   } else {
     assembler_->ResetStream();
@@ -232,6 +235,12 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
     }
     if (fed->empty_commit_end && tracker_.idle() && batch.empty()) {
       client->Confirm(*fed->empty_commit_end);
+    }
+    // A large committed transaction is handed out in pieces: publish each
+    // (only the piece holding its commit confirms anything).
+    while (assembler.draining()) {
+      PHONY_RETURN_IF_ERROR(Publish(&batch, *client, stop));
+      PHONY_RETURN_IF_ERROR(assembler.Drain(&batch));
     }
     if (batch.size() >= options_.max_batch_events ||
         (!batch.empty() && absl::Now() - batch_started >= options_.max_batch_delay)) {

@@ -79,6 +79,7 @@ void PgoutputAssembler::ResetStream() {
   stream_xid_ = 0;
   current_.reset();
   streams_.clear();
+  completed_.clear();
   buffered_bytes_ = 0;
 }
 
@@ -167,8 +168,7 @@ absl::Status PgoutputAssembler::OnRelation(const PgRelation& rel, OpenTx* tx, ui
   event.schema = std::move(s);
   // Schema events are never discarded with an aborted subtransaction: the
   // cache already holds the new shape.
-  Push(tx, std::move(event), 0);
-  return absl::OkStatus();
+  return Push(tx, std::move(event), 0);
 }
 
 absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_t subxid) {
@@ -224,40 +224,138 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
     if (tr->options & kTruncateRestartIdentity) c.flags |= kFlagTruncateRestartIdentity;
   }
   if (subxid != 0 && tx->first_index.count(subxid) == 0) {
-    tx->first_index[subxid] = tx->events.size();
+    tx->first_index[subxid] = tx->total();
   }
-  Push(tx, std::move(c), subxid);
   ++tx->change_count;
-  return absl::OkStatus();
+  return Push(tx, std::move(c), subxid);
 }
 
-void PgoutputAssembler::Push(OpenTx* tx, Event event, uint32_t subxid) {
+absl::Status PgoutputAssembler::Push(OpenTx* tx, Event event, uint32_t subxid) {
   const size_t bytes = ApproximateSize(event);
   buffered_bytes_ += bytes;
   tx->events.push_back(Pending{std::move(event), subxid, bytes});
+  if (buffered_bytes_ > options_.spill_threshold_bytes) return Spill(tx);
+  return absl::OkStatus();
 }
 
-void PgoutputAssembler::Emit(OpenTx& tx, Lsn commit_end, std::vector<Event>* out,
-                             FeedResult* result) {
-  for (const Pending& p : tx.events) buffered_bytes_ -= p.bytes;
-  if (tx.events.empty()) {
+absl::Status PgoutputAssembler::Spill(OpenTx* tx) {
+  if (!tx->spill) {
+    PHONY_ASSIGN_OR_RETURN(tx->spill, SpillFile::Create(options_.spill_dir));
+  }
+  const uint64_t base = tx->spill->count();
+  // Subtransactions starting in the part being spilled: remember where.
+  std::unordered_map<uint64_t, uint32_t> starts;
+  for (const auto& [subxid, index] : tx->first_index) {
+    if (index >= base && index < base + tx->events.size()) starts[index] = subxid;
+  }
+  for (size_t i = 0; i < tx->events.size(); ++i) {
+    if (auto it = starts.find(base + i); it != starts.end()) {
+      tx->first_spill_pos[it->second] = {tx->spill->size(), tx->spill->count()};
+    }
+    PHONY_RETURN_IF_ERROR(tx->spill->Append(tx->events[i].subxid, tx->events[i].event));
+    buffered_bytes_ -= tx->events[i].bytes;
+  }
+  spilled_events_ += tx->events.size();
+  tx->events.clear();
+  return absl::OkStatus();
+}
+
+absl::Status PgoutputAssembler::AbortSubtransaction(OpenTx* tx, uint32_t subxid) {
+  auto first = tx->first_index.find(subxid);
+  if (first == tx->first_index.end()) return absl::OkStatus();  // it changed nothing we hold
+  // Everything from the subtransaction's first change on belongs to it or
+  // to its children: a backend makes no other change while a subtransaction
+  // is open, and later changes are streamed after the abort. Schema events
+  // stay (the relation cache already moved on).
+  const uint64_t k = first->second;
+  const uint64_t spilled = tx->spill ? tx->spill->count() : 0;
+  std::vector<Pending> kept;
+  size_t discard_from = 0;
+  if (k < spilled) {
+    const auto pos = tx->first_spill_pos.at(subxid);
+    PHONY_ASSIGN_OR_RETURN(SpillFile::Truncated cut, tx->spill->TruncateTo(pos.first, pos.second));
+    tx->change_count -= cut.removed - cut.schema_events.size();
+    for (Event& e : cut.schema_events) {
+      const size_t bytes = ApproximateSize(e);
+      buffered_bytes_ += bytes;
+      kept.push_back(Pending{std::move(e), 0, bytes});
+    }
+  } else {
+    discard_from = static_cast<size_t>(k - spilled);
+    for (size_t i = 0; i < discard_from; ++i) kept.push_back(std::move(tx->events[i]));
+  }
+  for (size_t i = discard_from; i < tx->events.size(); ++i) {
+    Pending& p = tx->events[i];
+    if (std::holds_alternative<SchemaEvent>(p.event)) {
+      kept.push_back(std::move(p));
+    } else {
+      buffered_bytes_ -= p.bytes;
+      --tx->change_count;
+    }
+  }
+  tx->events = std::move(kept);
+  for (auto it = tx->first_index.begin(); it != tx->first_index.end();) {
+    if (it->second >= k) {
+      tx->first_spill_pos.erase(it->first);
+      it = tx->first_index.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void PgoutputAssembler::Complete(OpenTx tx, Lsn commit_end, FeedResult* result) {
+  if (tx.total() == 0) {
     result->empty_commit_end = commit_end;
     return;
   }
-  uint64_t seq = 0;
-  out->push_back(TxBegin{EventPosition::Postgres(commit_end, seq++), tx.xid, tx.commit_ts_us});
-  for (Pending& p : tx.events) {
-    if (auto* c = std::get_if<ChangeEvent>(&p.event)) {
-      c->position = EventPosition::Postgres(commit_end, seq++);
-      c->commit_ts_us = tx.commit_ts_us;
-    } else {
-      std::get<SchemaEvent>(p.event).position = EventPosition::Postgres(commit_end, seq++);
-    }
-    out->push_back(std::move(p.event));
+  completed_.push_back(Completed{std::move(tx), commit_end});
+}
+
+namespace {
+void Place(Event& e, Lsn end, uint64_t seq, int64_t ts) {
+  if (auto* c = std::get_if<ChangeEvent>(&e)) {
+    c->position = EventPosition::Postgres(end, seq);
+    c->commit_ts_us = ts;
+  } else if (auto* s = std::get_if<SchemaEvent>(&e)) {
+    s->position = EventPosition::Postgres(end, seq);
   }
-  out->push_back(TxCommit{EventPosition::Postgres(commit_end, seq), tx.xid, tx.commit_ts_us,
-                          tx.change_count});
-  tx.events.clear();
+}
+}  // namespace
+
+absl::Status PgoutputAssembler::Drain(std::vector<Event>* out) {
+  size_t emitted = 0;
+  while (!completed_.empty() && emitted < options_.max_emit_events) {
+    Completed& d = completed_.front();
+    OpenTx& tx = d.tx;
+    ++emitted;
+    if (!d.begun) {
+      d.begun = true;
+      out->push_back(TxBegin{EventPosition::Postgres(d.commit_end, d.seq++), tx.xid, tx.commit_ts_us});
+      continue;
+    }
+    if (tx.spill) {
+      PHONY_ASSIGN_OR_RETURN(auto rec, tx.spill->ReadNext());
+      if (rec) {
+        Place(rec->second, d.commit_end, d.seq++, tx.commit_ts_us);
+        out->push_back(std::move(rec->second));
+        continue;
+      }
+      tx.spill.reset();  // read to the end: close (and so delete) it
+    }
+    if (d.mem_index < tx.events.size()) {
+      Pending& p = tx.events[d.mem_index++];
+      buffered_bytes_ -= p.bytes;
+      Place(p.event, d.commit_end, d.seq++, tx.commit_ts_us);
+      out->push_back(std::move(p.event));
+      continue;
+    }
+    out->push_back(TxCommit{EventPosition::Postgres(d.commit_end, d.seq), tx.xid, tx.commit_ts_us,
+                            tx.change_count});
+    completed_.pop_front();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::string_view message,
@@ -282,7 +380,7 @@ absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::strin
   } else if (const auto* c = std::get_if<PgCommit>(&m)) {
     if (!current_) return protocol_error("Commit without Begin");
     current_->commit_ts_us = c->commit_ts_us;
-    Emit(*current_, c->end_lsn, out, &result);
+    Complete(std::move(*current_), c->end_lsn, &result);
     current_.reset();
   } else if (const auto* rel = std::get_if<PgRelation>(&m)) {
     OpenTx* tx = target(rel->xid);
@@ -324,36 +422,16 @@ absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::strin
       return protocol_error("Stream Commit for unknown transaction " + std::to_string(sc->xid));
     }
     it->second.commit_ts_us = sc->commit_ts_us;
-    Emit(it->second, sc->end_lsn, out, &result);
+    Complete(std::move(it->second), sc->end_lsn, &result);
     streams_.erase(it);
   } else if (const auto* sa = std::get_if<PgStreamAbort>(&m)) {
     auto it = streams_.find(sa->xid);
     if (it != streams_.end()) {
-      OpenTx& tx = it->second;
       if (sa->subxid == sa->xid) {
-        for (const Pending& p : tx.events) buffered_bytes_ -= p.bytes;
-        streams_.erase(it);
-      } else if (auto first = tx.first_index.find(sa->subxid); first != tx.first_index.end()) {
-        // Everything from the subtransaction's first change on belongs to
-        // it or to its children: a backend makes no other change while a
-        // subtransaction is open, and later changes are streamed after the
-        // abort. Schema events stay (the relation cache already moved on).
-        std::vector<Pending> kept(std::make_move_iterator(tx.events.begin()),
-                                  std::make_move_iterator(tx.events.begin() + static_cast<long>(first->second)));
-        for (size_t i = first->second; i < tx.events.size(); ++i) {
-          Pending& p = tx.events[i];
-          if (std::holds_alternative<SchemaEvent>(p.event)) {
-            kept.push_back(std::move(p));
-          } else {
-            buffered_bytes_ -= p.bytes;
-            --tx.change_count;
-          }
-        }
-        tx.events = std::move(kept);
-        for (auto fi = tx.first_index.begin(); fi != tx.first_index.end();) {
-          fi = fi->second >= first->second && fi->first != sa->subxid ? tx.first_index.erase(fi) : std::next(fi);
-        }
-        tx.first_index.erase(sa->subxid);
+        for (const Pending& p : it->second.events) buffered_bytes_ -= p.bytes;
+        streams_.erase(it);  // closes (and so deletes) its spill file
+      } else {
+        PHONY_RETURN_IF_ERROR(AbortSubtransaction(&it->second, sa->subxid));
       }
     }
     // An abort for a transaction we hold nothing of is fine: it may have
@@ -368,6 +446,7 @@ absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::strin
   }
   // Origin and logical messages carry nothing for the change stream:
   // message payloads never reach it (DESIGN.md "Anonymization").
+  PHONY_RETURN_IF_ERROR(Drain(out));
   return result;
 }
 

@@ -19,6 +19,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <functional>
 #include <map>
 #include <optional>
@@ -30,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "core/event.h"
 #include "src/capture/postgres/pgoutput_decoder.h"
+#include "src/capture/postgres/spill_file.h"
 
 namespace phony::pg {
 
@@ -44,6 +47,14 @@ class PgoutputAssembler {
     // message carries only names, type OIDs, typmods and key flags. Optional;
     // an error stops the stream.
     std::function<absl::Status(uint32_t relation_oid, TableSchema* schema)> enrich;
+    // Above this many bytes of buffered row data, the transaction being
+    // appended to moves to a spill file in `spill_dir` (bounded memory for
+    // transactions of any size).
+    size_t spill_threshold_bytes = 64 << 20;
+    std::string spill_dir = "/tmp";
+    // At most this many events are appended to `out` per Feed()/Drain()
+    // call; the rest of a completed transaction waits for Drain().
+    size_t max_emit_events = SIZE_MAX;
   };
 
   struct FeedResult {
@@ -55,11 +66,18 @@ class PgoutputAssembler {
   explicit PgoutputAssembler(Options options);
 
   // Decodes one message and appends the events of every transaction it
-  // completes to `out`. kDataLoss for corrupt input and for protocol
+  // completes to `out` (at most max_emit_events; see Drain()). kDataLoss for corrupt input and for protocol
   // violations (a change for an unknown relation, a tuple whose width does
   // not match its relation, a commit without a begin); the message is not
   // consumed and the stream must stop there.
   absl::StatusOr<FeedResult> Feed(std::string_view message, std::vector<Event>* out);
+
+  // Appends more events of completed transactions (up to max_emit_events).
+  absl::Status Drain(std::vector<Event>* out);
+  // True while completed transactions still have events to hand out.
+  bool draining() const { return !completed_.empty(); }
+  // Events written to spill files so far (for tests and metrics).
+  uint64_t spilled_events() const { return spilled_events_; }
 
   // Schema versions known so far, to persist and to seed the next run.
   const std::map<uint32_t, TableSchema>& schemas() const { return schemas_; }
@@ -86,18 +104,33 @@ class PgoutputAssembler {
   struct OpenTx {
     uint32_t xid = 0;
     int64_t commit_ts_us = 0;
+    // Events in order: the spill file's first, then `events` in memory.
+    std::unique_ptr<SpillFile> spill;
     std::vector<Pending> events;
     size_t change_count = 0;
-    // Streamed: index of the first event of each subtransaction.
-    std::unordered_map<uint32_t, size_t> first_index;
+    // Streamed: index (over spill + memory) of each subtransaction's first
+    // event, and for those in the spill file its (offset, count) there.
+    std::unordered_map<uint32_t, uint64_t> first_index;
+    std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> first_spill_pos;
+    uint64_t total() const { return (spill ? spill->count() : 0) + events.size(); }
+  };
+  // A committed transaction whose events are being handed out.
+  struct Completed {
+    OpenTx tx;
+    Lsn commit_end;
+    uint64_t seq = 0;
+    bool begun = false;
+    size_t mem_index = 0;
   };
 
   absl::Status OnRelation(const PgRelation& rel, OpenTx* tx, uint32_t subxid);
   absl::Status OnChange(const PgMessage& m, OpenTx* tx, uint32_t subxid);
   absl::StatusOr<Row> ParseTuple(const PgTuple& tuple, const TableSchema& schema,
                                  const std::vector<uint32_t>& type_oids, const char* what);
-  void Emit(OpenTx& tx, Lsn commit_end, std::vector<Event>* out, FeedResult* result);
-  void Push(OpenTx* tx, Event event, uint32_t subxid);
+  void Complete(OpenTx tx, Lsn commit_end, FeedResult* result);
+  absl::Status Push(OpenTx* tx, Event event, uint32_t subxid);
+  absl::Status Spill(OpenTx* tx);
+  absl::Status AbortSubtransaction(OpenTx* tx, uint32_t subxid);
   OpenTx* StreamTx(std::optional<uint32_t> xid);
 
   Options options_;
@@ -110,7 +143,9 @@ class PgoutputAssembler {
   std::map<uint32_t, std::vector<uint32_t>> type_oids_;  // by relation OID
   std::map<uint32_t, std::vector<uint16_t>> key_columns_;  // by relation OID
   std::map<uint32_t, std::string> type_names_;  // Type messages: OID -> "schema.name"
+  std::deque<Completed> completed_;
   size_t buffered_bytes_ = 0;
+  uint64_t spilled_events_ = 0;
 };
 
 }  // namespace phony::pg

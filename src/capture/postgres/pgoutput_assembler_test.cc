@@ -31,9 +31,11 @@ std::string UsersRelation(std::optional<uint32_t> xid = std::nullopt, bool with_
   if (with_email) m.U8(0).Str("email").U32(kVarcharOid).U32(68);
   return std::move(m).str();
 }
-std::string OrdersRelation() {
-  return Msg('R').U32(kOrders).Str("sales").Str("orders").U8('f').U16(1)
-      .U8(1).Str("id").U32(kInt4Oid).U32(0xFFFFFFFF).str();
+std::string OrdersRelation(std::optional<uint32_t> xid = std::nullopt) {
+  Msg m('R');
+  if (xid) m.U32(*xid);
+  return std::move(m.U32(kOrders).Str("sales").Str("orders").U8('f').U16(1)
+      .U8(1).Str("id").U32(kInt4Oid).U32(0xFFFFFFFF)).str();
 }
 std::string InsertUser(int id, std::optional<uint32_t> xid = std::nullopt) {
   Msg m('I');
@@ -241,6 +243,88 @@ TEST_F(AssemblerTest, LogicalMessagesNeverReachTheStream) {
   auto r = Feed(Commit(0x100));
   EXPECT_TRUE(out_.empty());
   EXPECT_EQ(r.empty_commit_end, Lsn(0x100));
+}
+
+// The same streamed workload with every event spilled to disk (threshold 1
+// byte) and handed out a few events per call: the same result.
+TEST(AssemblerSpillTest, SpilledTransactionsMatchInMemoryOnes) {
+  for (size_t threshold : {SIZE_MAX, size_t{1}, size_t{600}}) {
+    PgoutputAssembler a({.database = "shop", .protocol_version = 4,
+                         .spill_threshold_bytes = threshold, .spill_dir = ::testing::TempDir(),
+                         .max_emit_events = 2});
+    std::vector<Event> out;
+    auto feed = [&](const std::string& m) { ASSERT_OK(a.Feed(m, &out).status()); };
+    feed(Msg('S').U32(100).U8(1).str());
+    feed(UsersRelation(100));
+    feed(InsertUser(1, 100));
+    feed(InsertUser(2, 100));
+    feed(InsertUser(3, 101));                   // subtransaction 101 starts
+    feed(OrdersRelation(101));                   // first seen inside 101: must survive its abort
+    feed(Msg('I').U32(101).U32(kOrders).U8('N').U16(1).Col('t', "9").str());
+    feed(InsertUser(4, 102));                    // child of 101
+    feed(Msg('E').str());
+    feed(Msg('A').U32(100).U32(101).str());
+    feed(Msg('S').U32(100).U8(0).str());
+    feed(InsertUser(5, 100));
+    feed(Msg('I').U32(100).U32(kOrders).U8('N').U16(1).Col('t', "10").str());
+    feed(Msg('E').str());
+    feed(Msg('c').U32(100).U8(0).U64(0x1F8).U64(0x200).U64(kPgTs).str());
+    while (a.draining()) ASSERT_OK(a.Drain(&out));
+    std::vector<std::string> seen;
+    for (const Event& e : out) {
+      if (const auto* c = std::get_if<ChangeEvent>(&e)) {
+        seen.push_back(c->table.table + ":" + std::to_string(c->after->at(0).int64_value()));
+      } else if (const auto* sch = std::get_if<SchemaEvent>(&e)) {
+        seen.push_back("schema:" + sch->schema.id.table);
+      }
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"schema:users", "users:1", "users:2", "schema:orders",
+                                              "users:5", "orders:10"}))
+        << "threshold " << threshold;
+    EXPECT_EQ(std::get<TxCommit>(out.back()).event_count, 4u);
+    EventPosition last;
+    for (const Event& e : out) {
+      EXPECT_LT(last, PositionOf(e));
+      last = PositionOf(e);
+    }
+    if (threshold == 1) {
+      EXPECT_GT(a.spilled_events(), 0u);
+    }
+    EXPECT_EQ(a.buffered_bytes(), 0u);
+  }
+}
+
+TEST(AssemblerSpillTest, LargeNonStreamedTransactionIsBoundedAndDrainedInPieces) {
+  PgoutputAssembler a({.database = "shop", .protocol_version = 1,
+                       .spill_threshold_bytes = 64 << 10, .spill_dir = ::testing::TempDir(),
+                       .max_emit_events = 1000});
+  std::vector<Event> out;
+  ASSERT_OK(a.Feed(Begin(1), &out).status());
+  ASSERT_OK(a.Feed(UsersRelation(), &out).status());
+  size_t peak = 0;
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_OK(a.Feed(InsertUser(i), &out).status());
+    peak = std::max(peak, a.buffered_bytes());
+  }
+  EXPECT_LE(peak, size_t{64 << 10}) << "memory stays under the spill threshold";
+  ASSERT_OK(a.Feed(Commit(0x9000), &out).status());
+  EXPECT_EQ(out.size(), 1000u) << "at most max_emit_events per call";
+  size_t rows = 0;
+  int64_t expect = 0;
+  while (true) {
+    for (const Event& e : out) {
+      if (const auto* c = std::get_if<ChangeEvent>(&e)) {
+        EXPECT_EQ(c->after->at(0).int64_value(), expect++);
+        ++rows;
+      }
+    }
+    out.clear();
+    if (!a.draining()) break;
+    ASSERT_OK(a.Drain(&out));
+    EXPECT_LE(out.size(), 1000u);
+  }
+  EXPECT_EQ(rows, 20000u);
+  EXPECT_GT(a.spilled_events(), 19000u);
 }
 
 }  // namespace
