@@ -144,6 +144,9 @@ int RunCapture(const CaptureFlags& flags) {
               << report->protocol_version << "\n"
               << "slot " << opts.slot << (report->slot_exists ? " exists" : " will be created") << "\n"
               << "tables " << report->tables.size() << "\n";
+    if (report->slot_active_pid) {
+      std::cout << "warning: slot " << opts.slot << " is in use by process " << *report->slot_active_pid << "\n";
+    }
     for (const auto& w : report->warnings) std::cout << "warning: " << w << "\n";
     for (const auto& e : report->errors) std::cout << "error: " << e << "\n";
     return report->errors.empty() ? 0 : kExitSource;

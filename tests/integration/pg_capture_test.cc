@@ -40,12 +40,19 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-std::vector<json> ReadJsonl(const std::string& path) {
+// Every complete line of a JSONL file. A process killed with -9 may leave a
+// partial last line (its batch was not acked, so it is sent again): that one
+// is skipped when `allow_torn_tail`.
+std::vector<json> ReadJsonl(const std::string& path, bool allow_torn_tail = false) {
   std::vector<json> out;
-  std::istringstream in(ReadFile(path));
+  const std::string text = ReadFile(path);
+  std::istringstream in(text);
   std::string line;
+  const bool torn = !text.empty() && text.back() != '\n';
   while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(json::parse(line));
+    if (line.empty()) continue;
+    if (torn && allow_torn_tail && in.eof()) break;
+    out.push_back(json::parse(line));
   }
   return out;
 }
@@ -209,7 +216,7 @@ TEST_P(PgCaptureTest, KillNineLosesNoCommittedChange) {
   std::set<int> seen;
   for (const auto& path : {out1, out2}) {
     int last_tx = -1;
-    for (const json& line : ReadJsonl(path)) {
+    for (const json& line : ReadJsonl(path, /*allow_torn_tail=*/path == out1)) {
       const int id = line["after"]["id"];
       const int tx = line["after"]["tx"];
       EXPECT_GE(tx, last_tx) << "transactions arrive in commit order";
@@ -220,7 +227,7 @@ TEST_P(PgCaptureTest, KillNineLosesNoCommittedChange) {
   EXPECT_EQ(seen.size(), static_cast<size_t>(kTx * kRows)) << "every committed row arrives (at least once)";
   EXPECT_EQ(*seen.begin(), 0);
   EXPECT_EQ(*seen.rbegin(), kTx * kRows - 1);
-  const size_t run1 = ReadJsonl(out1).size(), run2 = ReadJsonl(out2).size();
+  const size_t run1 = ReadJsonl(out1, true).size(), run2 = ReadJsonl(out2).size();
   EXPECT_GT(run1, 0u) << "the first run must have streamed before the kill";
   EXPECT_GT(run2, 0u) << "the second run must have resumed work the first left";
   EXPECT_GE(run1 + run2, static_cast<size_t>(kTx * kRows));
@@ -230,7 +237,7 @@ TEST_P(PgCaptureTest, VanishedSlotIsAnErrorNotANewStart) {
   PgQuery(db_.get(), "CREATE TABLE t (id int PRIMARY KEY)");
   CaptureProcess first(config_, dir_ + "/out.jsonl", dir_ + "/err1.log", {"--stop-after-idle", "1"});
   ASSERT_EQ(first.Wait(), 0) << ReadFile(dir_ + "/err1.log");
-  PgQuery(admin_.get(), "SELECT pg_drop_replication_slot('" + Slot() + "')");
+  ::phony::testing::DropSlot(admin_.get(), Slot());
   PgQuery(db_.get(), "INSERT INTO t VALUES (1)");
   CaptureProcess second(config_, dir_ + "/out.jsonl", dir_ + "/err2.log", {"--stop-after-idle", "1"});
   EXPECT_EQ(second.Wait(), 4);

@@ -127,6 +127,12 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
     for (const auto& e : report.errors) all += (all.empty() ? "" : "; ") + e;
     return absl::FailedPreconditionError("capture preflight failed: " + all);
   }
+  if (report.slot_active_pid) {
+    // Typically the walsender of a capture that just died: it lets go once
+    // it notices. Retried with backoff.
+    return absl::UnavailableError("slot " + options_.slot + " is in use by process " +
+                                  *report.slot_active_pid);
+  }
   PHONY_RETURN_IF_ERROR(CheckSlotContinuity(report));
   PHONY_ASSIGN_OR_RETURN(auto added, client->EnsurePublication(options_.publication, report));
   for (const TableId& t : added) {

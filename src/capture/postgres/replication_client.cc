@@ -182,7 +182,7 @@ absl::StatusOr<PreflightReport> PgReplicationClient::Preflight(const TableFilter
                            "was removed; the mirror needs a new snapshot (drop the slot and run a "
                            "full sync)");
     }
-    if (sl[4] == "t") rep.errors.push_back("slot " + slot + " is in use by process " + sl[5]);
+    if (sl[4] == "t") rep.slot_active_pid = sl[5];
     if (!sl[3].empty()) {
       auto lsn = Lsn::Parse(sl[3]);
       if (lsn.ok()) rep.slot_confirmed_flush = *lsn;

@@ -48,6 +48,9 @@ struct PreflightReport {
   int protocol_version = 1;    // the highest pgoutput protocol the server speaks
   bool slot_exists = false;
   std::optional<Lsn> slot_confirmed_flush;
+  // The process streaming from the slot now, if any (a previous capture
+  // whose walsender has not noticed its end yet, or another consumer).
+  std::optional<std::string> slot_active_pid;
   std::string max_slot_wal_keep_size;
   std::vector<PublishedTable> tables;
   // Problems that stop capture (wal_level, privileges, limits, a lost slot).
