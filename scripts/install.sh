@@ -23,7 +23,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libhowardhinnant-date-dev libcpp-httplib-dev zlib1g-dev
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client
   openjdk-17-jre-headless maven kcat
-  openssh-server openssh-client util-linux procps iproute2 netcat-openbsd
+  openssh-server openssh-client util-linux procps iproute2 netcat-openbsd time bc
 )
 
 missing=()

@@ -37,7 +37,7 @@ struct PgCaptureOptions {
   size_t max_batch_events = 10000;
   // Open transactions beyond this many bytes of row data spill to files in
   // spill_dir (the capture's state directory: raw data is sensitive).
-  size_t spill_threshold_bytes = 32 << 20;
+  size_t spill_threshold_bytes = 16 << 20;
   std::string spill_dir = "/tmp";
   absl::Duration max_batch_delay = absl::Milliseconds(50);
   // Stop once everything up to this LSN is confirmed.

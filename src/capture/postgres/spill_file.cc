@@ -68,7 +68,11 @@ absl::Status SpillFile::Append(uint32_t subxid, const Event& event) {
 
 absl::StatusOr<std::optional<std::pair<uint32_t, Event>>> SpillFile::ReadNext() {
   PHONY_RETURN_IF_ERROR(FlushWrites());
+  // Makes at least `need` unconsumed bytes available (fewer at the end).
   auto fill = [&](size_t need) -> absl::Status {
+    if (read_buffer_.size() - read_pos_ >= need) return absl::OkStatus();
+    read_buffer_.erase(0, read_pos_);  // compact once per refill, not per record
+    read_pos_ = 0;
     while (read_buffer_.size() < need && read_offset_ < flushed_) {
       const size_t want = std::max(kReadChunkBytes, need - read_buffer_.size());
       const size_t old = read_buffer_.size();
@@ -86,18 +90,19 @@ absl::StatusOr<std::optional<std::pair<uint32_t, Event>>> SpillFile::ReadNext() 
     return absl::OkStatus();
   };
   PHONY_RETURN_IF_ERROR(fill(8));
-  if (read_buffer_.empty()) return std::optional<std::pair<uint32_t, Event>>();
-  ByteReader header(std::string_view(read_buffer_).substr(0, std::min<size_t>(8, read_buffer_.size())),
-                    "spill record");
+  const std::string_view avail = std::string_view(read_buffer_).substr(read_pos_);
+  if (avail.empty()) return std::optional<std::pair<uint32_t, Event>>();
+  ByteReader header(avail.substr(0, std::min<size_t>(8, avail.size())), "spill record");
   PHONY_ASSIGN_OR_RETURN(uint32_t len, header.ReadU32LE());
   PHONY_ASSIGN_OR_RETURN(uint32_t subxid, header.ReadU32LE());
   if (len > kMaxRecordBytes) return absl::DataLossError("spill file: record too large");
   PHONY_RETURN_IF_ERROR(fill(8 + static_cast<size_t>(len)));
-  if (read_buffer_.size() < 8 + static_cast<size_t>(len)) {
+  if (read_buffer_.size() - read_pos_ < 8 + static_cast<size_t>(len)) {
     return absl::DataLossError("spill file: truncated record");
   }
-  PHONY_ASSIGN_OR_RETURN(Event event, DecodeEvent(std::string_view(read_buffer_).substr(8, len)));
-  read_buffer_.erase(0, 8 + static_cast<size_t>(len));
+  PHONY_ASSIGN_OR_RETURN(Event event,
+                         DecodeEvent(std::string_view(read_buffer_).substr(read_pos_ + 8, len)));
+  read_pos_ += 8 + static_cast<size_t>(len);
   return std::optional<std::pair<uint32_t, Event>>(std::make_pair(subxid, std::move(event)));
 }
 
@@ -108,6 +113,7 @@ absl::StatusOr<SpillFile::Truncated> SpillFile::TruncateTo(uint64_t offset, uint
   // happens while the transaction is open, before any reading.
   read_offset_ = offset;
   read_buffer_.clear();
+  read_pos_ = 0;
   while (true) {
     PHONY_ASSIGN_OR_RETURN(auto rec, ReadNext());
     if (!rec) break;
@@ -119,6 +125,7 @@ absl::StatusOr<SpillFile::Truncated> SpillFile::TruncateTo(uint64_t offset, uint
   count_ = count;
   read_offset_ = 0;
   read_buffer_.clear();
+  read_pos_ = 0;
   return out;
 }
 

@@ -53,7 +53,8 @@ class SpillFile {
   uint64_t flushed_ = 0;       // bytes on disk
   std::string write_buffer_;
   uint64_t read_offset_ = 0;
-  std::string read_buffer_;    // bytes from read_offset_ - read_buffer_.size() on
+  std::string read_buffer_;    // read-ahead; unconsumed bytes start at read_pos_
+  size_t read_pos_ = 0;
 };
 
 }  // namespace phony::pg
