@@ -325,6 +325,23 @@ TEST_P(PgCaptureTest, IdleSlotDoesNotPileUpWal) {
   PgQuery(admin_.get(), "DROP DATABASE " + busy);
 }
 
+// A dead source is retried with exponential backoff and reported, not
+// treated as fatal; SIGTERM stops the waiting capture cleanly.
+TEST_P(PgCaptureTest, DeadServerIsRetriedWithBackoff) {
+  const std::string dead_config = dir_ + "/dead.json";
+  auto j = json::parse(ReadFile(config_));
+  j["source"]["port"] = 1;  // nothing listens there
+  std::ofstream(dead_config) << j.dump();
+  CaptureProcess capture(dead_config, dir_ + "/out.jsonl", dir_ + "/err.log", {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  capture.Terminate();
+  EXPECT_EQ(capture.Wait(), 0);
+  const std::string err = ReadFile(dir_ + "/err.log");
+  EXPECT_NE(err.find("source unavailable"), std::string::npos) << err;
+  EXPECT_NE(err.find("retry 1 in 1s"), std::string::npos) << err;
+  EXPECT_NE(err.find("retry 2 in 2s"), std::string::npos) << err;
+}
+
 // Reads the schema history the capture keeps in its state directory.
 std::map<std::string, TableSchema> SchemaHistory(const std::string& state_dir, const std::string& job) {
   std::map<std::string, TableSchema> out;

@@ -352,6 +352,29 @@ absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSche
   return absl::OkStatus();
 }
 
+absl::StatusOr<PgReplicationClient::ExportedSlot> PgReplicationClient::CreateSlotWithSnapshot(
+    const std::string& slot) {
+  // PostgreSQL 15 introduced the parenthesized option list; 14 takes the
+  // bare keyword.
+  const std::string opts = PQserverVersion(repl_) >= 150000 ? "(SNAPSHOT 'export')" : "EXPORT_SNAPSHOT";
+  const std::string cmd = "CREATE_REPLICATION_SLOT " + QuoteIdent(repl_, slot) + " LOGICAL pgoutput " + opts;
+  PGresult* r = PQexec(repl_, cmd.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    std::string msg = PQresultErrorMessage(r);
+    PQclear(r);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    if (PQstatus(repl_) != CONNECTION_OK) return absl::UnavailableError("CREATE_REPLICATION_SLOT: " + msg);
+    return absl::FailedPreconditionError("CREATE_REPLICATION_SLOT: " + msg);
+  }
+  auto lsn = Lsn::Parse(PQgetvalue(r, 0, 1));
+  ExportedSlot out;
+  out.snapshot_name = PQgetvalue(r, 0, 2);
+  PQclear(r);
+  if (!lsn.ok()) return absl::DataLossError("CREATE_REPLICATION_SLOT returned a bad consistent point");
+  out.consistent_point = *lsn;
+  return out;
+}
+
 absl::Status PgReplicationClient::Start(const std::string& slot, const std::string& publication,
                                         int protocol_version, bool streaming) {
   std::string cmd = "START_REPLICATION SLOT " + QuoteIdent(repl_, slot) + " LOGICAL 0/0 (proto_version '" +

@@ -104,6 +104,18 @@ class PgReplicationClient {
   // foreign keys. A relation that no longer exists is left as it is.
   absl::Status DescribeTable(uint32_t relation_oid, TableSchema* schema);
 
+  // Creates the slot through the replication protocol with an exported
+  // snapshot, for the snapshot path: rows read under `snapshot_name` (SET
+  // TRANSACTION SNAPSHOT in a REPEATABLE READ transaction) are exactly the
+  // state at `consistent_point`, where streaming from this slot begins. The
+  // snapshot stays valid until the next command on this client's replication
+  // connection (Start() included).
+  struct ExportedSlot {
+    Lsn consistent_point;
+    std::string snapshot_name;
+  };
+  absl::StatusOr<ExportedSlot> CreateSlotWithSnapshot(const std::string& slot);
+
   // START_REPLICATION from the slot's confirmed position.
   absl::Status Start(const std::string& slot, const std::string& publication, int protocol_version,
                      bool streaming);
