@@ -14,6 +14,7 @@ struct CaptureFlags {
   std::string stop_at_lsn;
   double stop_after_idle_seconds = 0;
   bool check_only = false;
+  bool binary = false;
   double table_refresh_seconds = 30;
   double heartbeat_seconds = 0;
   std::string slot;

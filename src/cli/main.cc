@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
                       "Stop once everything up to this LSN (e.g. 0/16B3748) is confirmed");
   capture->add_option("--stop-after-idle", capture_flags.stop_after_idle_seconds,
                       "Stop after this many seconds without changes, once everything is confirmed");
+  capture->add_flag("--binary", capture_flags.binary,
+                    "Receive values in binary format (for tables of the types docs/values.md lists)");
   capture->add_flag("--check", capture_flags.check_only,
                     "Run the preflight checks only and print the report");
   capture->add_option("--table-refresh-interval", capture_flags.table_refresh_seconds,

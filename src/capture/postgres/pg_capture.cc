@@ -140,7 +140,7 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
   }
   PHONY_RETURN_IF_ERROR(client->EnsureSlot(options_.slot));
   PHONY_RETURN_IF_ERROR(client->Start(options_.slot, options_.publication, report.protocol_version,
-                                      options_.streaming));
+                                      options_.streaming, options_.binary));
   *made_progress = true;
   spdlog::info("capture: streaming slot {} (publication {}, pgoutput protocol {}, server {}, {} tables)",
                options_.slot, options_.publication, report.protocol_version, report.server_version,

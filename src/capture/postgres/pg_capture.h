@@ -34,6 +34,8 @@ struct PgCaptureOptions {
   std::string slot;
   std::string publication;
   bool streaming = true;
+  // Binary value format (see PgReplicationClient::Start).
+  bool binary = false;
   size_t max_batch_events = 10000;
   // Open transactions beyond this many bytes of row data spill to files in
   // spill_dir (the capture's state directory: raw data is sensitive).

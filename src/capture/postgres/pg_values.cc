@@ -2,11 +2,16 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
 #include <cstdlib>
 #include <limits>
 #include <string>
 
+#include "core/byte_reader.h"
 #include "core/status_macros.h"
+#include "src/capture/postgres/pgoutput_decoder.h"
 
 namespace phony::pg {
 namespace {
@@ -324,6 +329,184 @@ absl::StatusOr<Value> ParseTextValue(uint32_t oid, std::string_view t) {
     default:
       return Value::Text(std::string(t));
   }
+}
+
+namespace {
+
+constexpr int32_t kPgEpochDays = 10957;  // 2000-01-01 - 1970-01-01
+
+absl::StatusOr<Value> ParseNumericBinary(std::string_view b) {
+  ByteReader r(b, "numeric binary value");
+  PHONY_ASSIGN_OR_RETURN(uint16_t ndigits, r.ReadU16BE());
+  PHONY_ASSIGN_OR_RETURN(int16_t weight, r.ReadI16BE());
+  PHONY_ASSIGN_OR_RETURN(uint16_t sign, r.ReadU16BE());
+  PHONY_ASSIGN_OR_RETURN(uint16_t dscale_raw, r.ReadU16BE());
+  if (sign == 0xC000) return Value::Decimal("NaN");
+  if (sign == 0xD000) return Value::Decimal("Infinity");
+  if (sign == 0xF000) return Value::Decimal("-Infinity");
+  if (sign != 0x0000 && sign != 0x4000) return r.Error("bad numeric sign");
+  const int dscale = dscale_raw & 0x3FFF;
+  PHONY_RETURN_IF_ERROR(r.CheckCount(ndigits, 1000, "numeric digit count"));
+  std::vector<int> digits(ndigits);
+  for (auto& d : digits) {
+    PHONY_ASSIGN_OR_RETURN(uint16_t v, r.ReadU16BE());
+    if (v > 9999) return r.Error("numeric digit out of range");
+    d = v;
+  }
+  PHONY_RETURN_IF_ERROR(r.ExpectEnd());
+  // Integer part: base-10000 digits with index <= weight.
+  std::string out;
+  if (weight < 0) {
+    out = "0";
+  } else {
+    for (int i = 0; i <= weight; ++i) {
+      const int d = i < ndigits ? digits[static_cast<size_t>(i)] : 0;
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), i == 0 ? "%d" : "%04d", d);
+      out += buf;
+    }
+  }
+  if (dscale > 0) {
+    std::string frac;
+    for (int i = weight + 1; static_cast<int>(frac.size()) < dscale; ++i) {
+      const int d = (i >= 0 && i < ndigits) ? digits[static_cast<size_t>(i)] : 0;
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "%04d", d);
+      frac += buf;
+    }
+    out += "." + frac.substr(0, static_cast<size_t>(dscale));
+  }
+  bool zero = true;
+  for (char c : out) zero = zero && (c == '0' || c == '.');
+  if (sign == 0x4000 && !zero) out = "-" + out;
+  return Value::Decimal(std::move(out));
+}
+
+int64_t PgTimestampToUnix(int64_t pg) {
+  if (pg == INT64_MIN || pg == INT64_MAX) return pg;  // -infinity / infinity
+  return pg + kPgEpochOffsetMicros;
+}
+
+}  // namespace
+
+bool SupportsBinary(uint32_t oid) {
+  switch (oid) {
+    case kBoolOid: case kByteaOid: case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid:
+    case kFloat4Oid: case kFloat8Oid: case kNumericOid: case kTextOid: case kVarcharOid:
+    case kBpcharOid: case kNameOid: case kJsonOid: case kJsonbOid: case kXmlOid: case kDateOid:
+    case kTimeOid: case kTimeTzOid: case kTimestampOid: case kTimestampTzOid: case kIntervalOid:
+    case kUuidOid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<Value> ParseBinaryValue(uint32_t oid, std::string_view b) {
+  ByteReader r(b, "binary column value");
+  absl::StatusOr<Value> v;
+  switch (oid) {
+    case kBoolOid: {
+      PHONY_ASSIGN_OR_RETURN(uint8_t x, r.ReadU8());
+      v = Value::Bool(x != 0);
+      break;
+    }
+    case kInt2Oid: {
+      PHONY_ASSIGN_OR_RETURN(int16_t x, r.ReadI16BE());
+      v = Value::Int64(x);
+      break;
+    }
+    case kInt4Oid: {
+      PHONY_ASSIGN_OR_RETURN(int32_t x, r.ReadI32BE());
+      v = Value::Int64(x);
+      break;
+    }
+    case kOidOid: {
+      PHONY_ASSIGN_OR_RETURN(uint32_t x, r.ReadU32BE());
+      v = Value::Int64(x);
+      break;
+    }
+    case kInt8Oid: {
+      PHONY_ASSIGN_OR_RETURN(int64_t x, r.ReadI64BE());
+      v = Value::Int64(x);
+      break;
+    }
+    case kFloat4Oid: {
+      PHONY_ASSIGN_OR_RETURN(uint32_t bits, r.ReadU32BE());
+      float f;
+      std::memcpy(&f, &bits, 4);
+      v = Value::Double(static_cast<double>(f));
+      break;
+    }
+    case kFloat8Oid: {
+      PHONY_ASSIGN_OR_RETURN(uint64_t bits, r.ReadU64BE());
+      double d;
+      std::memcpy(&d, &bits, 8);
+      v = Value::Double(d);
+      break;
+    }
+    case kNumericOid:
+      return ParseNumericBinary(b);
+    case kTextOid: case kVarcharOid: case kBpcharOid: case kNameOid: case kXmlOid:
+      return Value::Text(std::string(b));
+    case kJsonOid:
+      return Value::Json(std::string(b));
+    case kJsonbOid: {
+      PHONY_ASSIGN_OR_RETURN(uint8_t version, r.ReadU8());
+      if (version != 1) return r.Error("unknown jsonb version " + std::to_string(version));
+      return Value::Json(std::string(r.Peek()));
+    }
+    case kByteaOid:
+      return Value::Bytes(std::string(b));
+    case kUuidOid: {
+      PHONY_ASSIGN_OR_RETURN(std::string_view u, r.ReadBytes(16));
+      v = Value::Uuid(u);
+      break;
+    }
+    case kDateOid: {
+      PHONY_ASSIGN_OR_RETURN(int32_t days, r.ReadI32BE());
+      if (days == INT32_MAX || days == INT32_MIN) {
+        v = Value::Date(days);
+      } else {
+        v = Value::Date(days + kPgEpochDays);
+      }
+      break;
+    }
+    case kTimeOid: {
+      PHONY_ASSIGN_OR_RETURN(int64_t us, r.ReadI64BE());
+      v = Value::Time(us);
+      break;
+    }
+    case kTimeTzOid: {
+      PHONY_ASSIGN_OR_RETURN(int64_t us, r.ReadI64BE());
+      PHONY_ASSIGN_OR_RETURN(int32_t zone_west, r.ReadI32BE());
+      v = Value::TimeTz(us, -zone_west);
+      break;
+    }
+    case kTimestampOid: {
+      PHONY_ASSIGN_OR_RETURN(int64_t us, r.ReadI64BE());
+      v = Value::Timestamp(PgTimestampToUnix(us));
+      break;
+    }
+    case kTimestampTzOid: {
+      PHONY_ASSIGN_OR_RETURN(int64_t us, r.ReadI64BE());
+      v = Value::TimestampTz(PgTimestampToUnix(us));
+      break;
+    }
+    case kIntervalOid: {
+      Interval iv;
+      PHONY_ASSIGN_OR_RETURN(iv.micros, r.ReadI64BE());
+      PHONY_ASSIGN_OR_RETURN(iv.days, r.ReadI32BE());
+      PHONY_ASSIGN_OR_RETURN(iv.months, r.ReadI32BE());
+      v = Value::MakeInterval(iv);
+      break;
+    }
+    default:
+      return absl::UnimplementedError("binary format of type OID " + std::to_string(oid) +
+                                      " is not supported; capture this table in text mode");
+  }
+  PHONY_RETURN_IF_ERROR(r.ExpectEnd());
+  return v;
 }
 
 }  // namespace phony::pg

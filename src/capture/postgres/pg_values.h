@@ -39,6 +39,14 @@ ValueKind KindForType(uint32_t type_oid);
 // server prints for that type (never a value: messages carry no row data).
 absl::StatusOr<Value> ParseTextValue(uint32_t type_oid, std::string_view text);
 
+// Converts a value in the binary wire format (the type's send function, as
+// pgoutput sends with `binary 'true'`) into a Value. Types without a Value
+// kind of their own have no portable binary form: they are kUnimplemented
+// naming the type OID, so binary mode fails closed instead of passing
+// unreadable bytes on (use the text format for such tables).
+absl::StatusOr<Value> ParseBinaryValue(uint32_t type_oid, std::string_view bytes);
+bool SupportsBinary(uint32_t type_oid);
+
 // Calendar helpers (proleptic Gregorian, astronomical years: 1 BC = year 0).
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 

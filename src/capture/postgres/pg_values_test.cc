@@ -110,5 +110,48 @@ TEST(PgValuesTest, MalformedTextIsDataLossWithoutTheValue) {
   }
 }
 
+std::string Be(std::initializer_list<int> bytes) {
+  std::string out;
+  for (int b : bytes) out.push_back(static_cast<char>(b));
+  return out;
+}
+
+TEST(PgValuesTest, BinaryNumeric) {
+  // 12345.678: ndigits 3, weight 1, sign +, dscale 3; digits 1, 2345, 6780
+  auto v = ParseBinaryValue(kNumericOid, Be({0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1A, 0x7C}));
+  ASSERT_OK(v.status());
+  EXPECT_EQ(*v, Value::Decimal("12345.678"));
+  // -0.0012: ndigits 1, weight -1, sign -, dscale 4; digit 12
+  v = ParseBinaryValue(kNumericOid, Be({0, 1, 0xFF, 0xFF, 0x40, 0, 0, 4, 0, 12}));
+  ASSERT_OK(v.status());
+  EXPECT_EQ(*v, Value::Decimal("-0.0012"));
+  // zero with scale 2: no digits
+  v = ParseBinaryValue(kNumericOid, Be({0, 0, 0, 0, 0, 0, 0, 2}));
+  ASSERT_OK(v.status());
+  EXPECT_EQ(*v, Value::Decimal("0.00"));
+  v = ParseBinaryValue(kNumericOid, Be({0, 0, 0, 0, 0xC0, 0, 0, 0}));
+  EXPECT_EQ(*v, Value::Decimal("NaN"));
+}
+
+TEST(PgValuesTest, BinaryScalarsAndBadInput) {
+  EXPECT_EQ(*ParseBinaryValue(kInt4Oid, Be({0xFF, 0xFF, 0xFF, 0xFE})), Value::Int64(-2));
+  EXPECT_EQ(*ParseBinaryValue(kDateOid, Be({0, 0, 0, 0})), Value::Date(10957));  // 2000-01-01
+  EXPECT_EQ(*ParseBinaryValue(kDateOid, Be({0x7F, 0xFF, 0xFF, 0xFF})), Value::Date(kDatePosInfinity));
+  EXPECT_EQ(*ParseBinaryValue(kTimestampTzOid, Be({0, 0, 0, 0, 0, 0, 0, 0})),
+            Value::TimestampTz(946684800000000LL));
+  EXPECT_EQ(*ParseBinaryValue(kTimeTzOid, Be({0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xB9, 0xB0})),
+            Value::TimeTz(1, 18000));  // zone sent as seconds west: -18000 → +05:00
+  EXPECT_EQ(*ParseBinaryValue(kJsonbOid, Be({1, '{', '}'})), Value::Json("{}"));
+  EXPECT_THAT(ParseBinaryValue(kInt4Oid, Be({0, 0, 1})).status(), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(ParseBinaryValue(kInt2Oid, Be({0, 0, 1})).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("1 trailing bytes")));
+  EXPECT_THAT(ParseBinaryValue(kJsonbOid, Be({2, '{', '}'})).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("jsonb version 2")));
+  EXPECT_THAT(ParseBinaryValue(869 /* inet */, Be({2, 32, 0, 4, 1, 2, 3, 4})).status(),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("text mode")));
+  EXPECT_FALSE(SupportsBinary(869));
+  EXPECT_TRUE(SupportsBinary(kNumericOid));
+}
+
 }  // namespace
 }  // namespace phony::pg

@@ -108,14 +108,14 @@ absl::StatusOr<Row> PgoutputAssembler::ParseTuple(const PgTuple& tuple, const Ta
         row.push_back(Value::Unchanged());
         break;
       case TupleColumnKind::kBinary:
-        return absl::UnimplementedError(std::string("pgoutput ") + what + " for " +
-                                        schema.id.QualifiedName() +
-                                        " carries binary-format values, which this capture did "
-                                        "not request");
       case TupleColumnKind::kText: {
-        auto v = ParseTextValue(type_oids[i], tuple[i].data);
+        auto v = tuple[i].kind == TupleColumnKind::kText ? ParseTextValue(type_oids[i], tuple[i].data)
+                                                         : ParseBinaryValue(type_oids[i], tuple[i].data);
         if (!v.ok()) {
-          return absl::DataLossError(std::string("pgoutput ") + what + " for " +
+          return absl::Status(v.status().code() == absl::StatusCode::kUnimplemented
+                                  ? absl::StatusCode::kUnimplemented
+                                  : absl::StatusCode::kDataLoss,
+                              std::string("pgoutput ") + what + " for " +
                                      schema.id.QualifiedName() + " column " +
                                      schema.columns[i].name + ": " +
                                      std::string(v.status().message()));

@@ -376,11 +376,12 @@ absl::StatusOr<PgReplicationClient::ExportedSlot> PgReplicationClient::CreateSlo
 }
 
 absl::Status PgReplicationClient::Start(const std::string& slot, const std::string& publication,
-                                        int protocol_version, bool streaming) {
+                                        int protocol_version, bool streaming, bool binary) {
   std::string cmd = "START_REPLICATION SLOT " + QuoteIdent(repl_, slot) + " LOGICAL 0/0 (proto_version '" +
                     std::to_string(protocol_version) + "', publication_names '" +
                     QuoteIdent(repl_, publication) + "'";
   if (streaming && protocol_version >= 2) cmd += ", streaming 'on'";
+  if (binary) cmd += ", binary 'true'";
   cmd += ")";
   PGresult* r = PQexec(repl_, cmd.c_str());
   const ExecStatusType st = PQresultStatus(r);

@@ -117,8 +117,10 @@ class PgReplicationClient {
   absl::StatusOr<ExportedSlot> CreateSlotWithSnapshot(const std::string& slot);
 
   // START_REPLICATION from the slot's confirmed position.
+  // `binary`: values in the types' binary send format (faster to parse;
+  // only for tables whose column types pg_values.h reads in binary).
   absl::Status Start(const std::string& slot, const std::string& publication, int protocol_version,
-                     bool streaming);
+                     bool streaming, bool binary = false);
 
   // The next message, answering keepalives and sending status updates while
   // it waits; std::nullopt when `timeout` passes without one. kUnavailable
