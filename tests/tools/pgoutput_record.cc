@@ -102,8 +102,9 @@ int main(int argc, char** argv) {
   phony::pg::PgoutputAssembler assembler({.database = "golden", .protocol_version = proto});
   std::vector<phony::Event> events;
   std::string bin;
-  bool done = false;
-  while (!done) {
+  // Records messages until the end marker's transaction has committed.
+  bool saw_marker = false;
+  while (!saw_marker || !std::holds_alternative<phony::TxCommit>(events.back())) {
     char* buf = nullptr;
     const int n = PQgetCopyData(repl, &buf, 0);
     if (n <= 0) {
@@ -123,21 +124,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (size_t i = before; i < events.size(); ++i) {
-      if (const auto* c = std::get_if<phony::ChangeEvent>(&events[i])) done |= c->table.table == "golden_end";
+      if (const auto* c = std::get_if<phony::ChangeEvent>(&events[i])) saw_marker |= c->table.table == "golden_end";
     }
-  }
-  // Wait for the commit of the end marker's transaction.
-  while (!std::holds_alternative<phony::TxCommit>(events.back())) {
-    char* buf = nullptr;
-    const int n = PQgetCopyData(repl, &buf, 0);
-    if (n <= 0) return 1;
-    std::string data(buf, static_cast<size_t>(n));
-    PQfreemem(buf);
-    if (data[0] != 'w') continue;
-    const std::string msg = data.substr(25);
-    phony::PutU32BE(&bin, static_cast<uint32_t>(msg.size()));
-    bin += msg;
-    if (!assembler.Feed(msg, &events).ok()) return 1;
   }
   PQfinish(repl);
   std::ofstream(out_dir + "/" + kase + ".bin", std::ios::binary) << bin;

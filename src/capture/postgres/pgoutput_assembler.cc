@@ -180,36 +180,32 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
     return oid;
   };
   ChangeEvent c;
-  if (const auto* ins = std::get_if<PgInsert>(&m)) {
-    PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(ins->relation_oid));
+  // Insert, Update and Delete name one relation: fills the event's table
+  // fields and returns its OID.
+  auto start_row_change = [&](uint32_t relation_oid, ChangeOp op) -> absl::StatusOr<uint32_t> {
+    PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(relation_oid));
     const TableSchema& s = schemas_[oid];
-    c.op = ChangeOp::kInsert;
+    c.op = op;
     c.table = s.id;
     c.schema_version = s.version;
     c.key_columns = key_columns_[oid];
-    PHONY_ASSIGN_OR_RETURN(Row after, ParseTuple(ins->new_tuple, s, type_oids_[oid], "Insert"));
+    return oid;
+  };
+  if (const auto* ins = std::get_if<PgInsert>(&m)) {
+    PHONY_ASSIGN_OR_RETURN(uint32_t oid, start_row_change(ins->relation_oid, ChangeOp::kInsert));
+    PHONY_ASSIGN_OR_RETURN(Row after, ParseTuple(ins->new_tuple, schemas_[oid], type_oids_[oid], "Insert"));
     c.after = std::move(after);
   } else if (const auto* upd = std::get_if<PgUpdate>(&m)) {
-    PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(upd->relation_oid));
-    const TableSchema& s = schemas_[oid];
-    c.op = ChangeOp::kUpdate;
-    c.table = s.id;
-    c.schema_version = s.version;
-    c.key_columns = key_columns_[oid];
+    PHONY_ASSIGN_OR_RETURN(uint32_t oid, start_row_change(upd->relation_oid, ChangeOp::kUpdate));
     if (upd->old_kind != 0) {
-      PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(upd->old_tuple, s, type_oids_[oid], "Update"));
+      PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(upd->old_tuple, schemas_[oid], type_oids_[oid], "Update"));
       c.before = std::move(before);
     }
-    PHONY_ASSIGN_OR_RETURN(Row after, ParseTuple(upd->new_tuple, s, type_oids_[oid], "Update"));
+    PHONY_ASSIGN_OR_RETURN(Row after, ParseTuple(upd->new_tuple, schemas_[oid], type_oids_[oid], "Update"));
     c.after = std::move(after);
   } else if (const auto* del = std::get_if<PgDelete>(&m)) {
-    PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(del->relation_oid));
-    const TableSchema& s = schemas_[oid];
-    c.op = ChangeOp::kDelete;
-    c.table = s.id;
-    c.schema_version = s.version;
-    c.key_columns = key_columns_[oid];
-    PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(del->old_tuple, s, type_oids_[oid], "Delete"));
+    PHONY_ASSIGN_OR_RETURN(uint32_t oid, start_row_change(del->relation_oid, ChangeOp::kDelete));
+    PHONY_ASSIGN_OR_RETURN(Row before, ParseTuple(del->old_tuple, schemas_[oid], type_oids_[oid], "Delete"));
     c.before = std::move(before);
   } else if (const auto* tr = std::get_if<PgTruncate>(&m)) {
     if (tr->relation_oids.empty()) return absl::DataLossError("pgoutput Truncate of no relations");

@@ -249,13 +249,23 @@ absl::StatusOr<PgMessage> DecodeStreamAbort(ByteReader& r, const DecodeContext& 
   return m;
 }
 
+// The layout Begin Prepare, Prepare, Stream Prepare and Commit Prepared
+// share (after their flags, where they have them): two LSNs that must be
+// set, a time, the xid and the GID.
+absl::Status ReadPreparedFields(ByteReader& r, const char* first_lsn_name, Lsn* first_lsn,
+                                Lsn* end_lsn, int64_t* ts, uint32_t* xid, std::string_view* gid) {
+  PHONY_ASSIGN_OR_RETURN(*first_lsn, ReadValidLsn(r, first_lsn_name));
+  PHONY_ASSIGN_OR_RETURN(*end_lsn, ReadValidLsn(r, "end_lsn"));
+  PHONY_ASSIGN_OR_RETURN(*ts, ReadTimestamp(r));
+  PHONY_ASSIGN_OR_RETURN(*xid, r.ReadU32BE());
+  PHONY_ASSIGN_OR_RETURN(*gid, r.ReadCString());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PgMessage> DecodeBeginPrepare(ByteReader& r) {
   PgBeginPrepare m;
-  PHONY_ASSIGN_OR_RETURN(m.prepare_lsn, ReadValidLsn(r, "prepare_lsn"));
-  PHONY_ASSIGN_OR_RETURN(m.end_lsn, ReadValidLsn(r, "end_lsn"));
-  PHONY_ASSIGN_OR_RETURN(m.prepare_ts_us, ReadTimestamp(r));
-  PHONY_ASSIGN_OR_RETURN(m.xid, r.ReadU32BE());
-  PHONY_ASSIGN_OR_RETURN(m.gid, r.ReadCString());
+  PHONY_RETURN_IF_ERROR(
+      ReadPreparedFields(r, "prepare_lsn", &m.prepare_lsn, &m.end_lsn, &m.prepare_ts_us, &m.xid, &m.gid));
   return m;
 }
 
@@ -263,22 +273,16 @@ absl::StatusOr<PgMessage> DecodePrepare(ByteReader& r, bool streamed) {
   PgPrepare m;
   m.streamed = streamed;
   PHONY_RETURN_IF_ERROR(ExpectZeroFlags(r, &m.flags));
-  PHONY_ASSIGN_OR_RETURN(m.prepare_lsn, ReadValidLsn(r, "prepare_lsn"));
-  PHONY_ASSIGN_OR_RETURN(m.end_lsn, ReadValidLsn(r, "end_lsn"));
-  PHONY_ASSIGN_OR_RETURN(m.prepare_ts_us, ReadTimestamp(r));
-  PHONY_ASSIGN_OR_RETURN(m.xid, r.ReadU32BE());
-  PHONY_ASSIGN_OR_RETURN(m.gid, r.ReadCString());
+  PHONY_RETURN_IF_ERROR(
+      ReadPreparedFields(r, "prepare_lsn", &m.prepare_lsn, &m.end_lsn, &m.prepare_ts_us, &m.xid, &m.gid));
   return m;
 }
 
 absl::StatusOr<PgMessage> DecodeCommitPrepared(ByteReader& r) {
   PgCommitPrepared m;
   PHONY_RETURN_IF_ERROR(ExpectZeroFlags(r, &m.flags));
-  PHONY_ASSIGN_OR_RETURN(m.commit_lsn, ReadValidLsn(r, "commit_lsn"));
-  PHONY_ASSIGN_OR_RETURN(m.end_lsn, ReadValidLsn(r, "end_lsn"));
-  PHONY_ASSIGN_OR_RETURN(m.commit_ts_us, ReadTimestamp(r));
-  PHONY_ASSIGN_OR_RETURN(m.xid, r.ReadU32BE());
-  PHONY_ASSIGN_OR_RETURN(m.gid, r.ReadCString());
+  PHONY_RETURN_IF_ERROR(
+      ReadPreparedFields(r, "commit_lsn", &m.commit_lsn, &m.end_lsn, &m.commit_ts_us, &m.xid, &m.gid));
   return m;
 }
 
