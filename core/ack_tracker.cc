@@ -31,6 +31,20 @@ absl::Status AckTracker::Ack(uint64_t batch_id) {
   return absl::OkStatus();
 }
 
+absl::Status AckTracker::Abandon(uint64_t batch_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::lower_bound(pending_.begin(), pending_.end(), batch_id,
+                             [](const Entry& e, uint64_t id) { return e.id < id; });
+  if (it == pending_.end() || it->id != batch_id || it->acked) {
+    return absl::NotFoundError("abandon of batch " + std::to_string(batch_id) +
+                               ", which is not in flight");
+  }
+  it->acked = true;
+  it->confirm_at.reset();
+  AdvanceLocked();
+  return absl::OkStatus();
+}
+
 void AckTracker::AdvanceLocked() {
   while (!pending_.empty() && pending_.front().acked) {
     if (pending_.front().confirm_at) confirmed_ = std::move(pending_.front().confirm_at);

@@ -24,6 +24,10 @@ class AckTracker {
   absl::Status Track(uint64_t batch_id, std::optional<EventPosition> confirm_at);
   // kNotFound for an id that is not in flight (never tracked, or acked).
   absl::Status Ack(uint64_t batch_id);
+  // For a batch that was tracked but never delivered (its publish failed):
+  // it stops blocking the prefix and confirms nothing itself. Safe because
+  // the source re-sends everything after the last confirmed position.
+  absl::Status Abandon(uint64_t batch_id);
 
   // The highest position whose batch and all earlier batches are acked.
   std::optional<EventPosition> Confirmed() const;

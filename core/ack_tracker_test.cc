@@ -27,6 +27,20 @@ TEST(AckTrackerTest, GapStopsConfirmation) {
   EXPECT_TRUE(t.idle());
 }
 
+TEST(AckTrackerTest, AbandonedBatchUnblocksWithoutConfirming) {
+  AckTracker t;
+  ASSERT_OK(t.Track(1, EventPosition::Postgres(Lsn(10), 0)));
+  ASSERT_OK(t.Track(2, EventPosition::Postgres(Lsn(20), 0)));  // its publish failed
+  ASSERT_OK(t.Ack(1));
+  ASSERT_OK(t.Abandon(2));
+  EXPECT_EQ(t.Confirmed(), EventPosition::Postgres(Lsn(10), 0)) << "an abandoned batch confirms nothing";
+  EXPECT_TRUE(t.idle());
+  ASSERT_OK(t.Track(3, EventPosition::Postgres(Lsn(20), 0)));  // the re-sent transaction
+  ASSERT_OK(t.Ack(3));
+  EXPECT_EQ(t.Confirmed(), EventPosition::Postgres(Lsn(20), 0));
+  EXPECT_THAT(t.Abandon(3), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST(AckTrackerTest, RejectsBadIds) {
   AckTracker t;
   ASSERT_OK(t.Track(5, std::nullopt));

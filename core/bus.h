@@ -56,9 +56,11 @@ using AckCallback = std::function<void(uint64_t batch_id)>;
 class BusProducer {
  public:
   virtual ~BusProducer() = default;
-  // kDeadlineExceeded when still full after `timeout`; kCancelled after the
-  // bus was shut down; kFailedPrecondition after Close().
-  virtual absl::Status Publish(EventBatch batch, absl::Duration timeout) = 0;
+  // Takes the batch only when it returns OK; on any error `batch` is left
+  // intact, so the caller can retry it. kDeadlineExceeded when still full
+  // after `timeout`; kCancelled after the bus was shut down;
+  // kFailedPrecondition after Close().
+  virtual absl::Status Publish(EventBatch&& batch, absl::Duration timeout) = 0;
   // Ends the stream once the already published batches are consumed.
   virtual void Close() = 0;
 };

@@ -9,7 +9,7 @@ namespace phony {
 class EmbeddedBus::Producer : public BusProducer {
  public:
   explicit Producer(EmbeddedBus* bus) : bus_(bus) {}
-  absl::Status Publish(EventBatch batch, absl::Duration timeout) override {
+  absl::Status Publish(EventBatch&& batch, absl::Duration timeout) override {
     return bus_->Publish(std::move(batch), timeout);
   }
   void Close() override { bus_->CloseProducer(); }
@@ -53,7 +53,7 @@ static std::chrono::nanoseconds ToChrono(absl::Duration d) {
   return absl::ToChronoNanoseconds(d);
 }
 
-absl::Status EmbeddedBus::Publish(EventBatch batch, absl::Duration timeout) {
+absl::Status EmbeddedBus::Publish(EventBatch&& batch, absl::Duration timeout) {
   size_t bytes = sizeof(EventBatch);
   for (const Event& e : batch.events) bytes += ApproximateSize(e);
   const size_t events = batch.events.size();

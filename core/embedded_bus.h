@@ -50,7 +50,7 @@ class EmbeddedBus {
     size_t bytes = 0;
   };
 
-  absl::Status Publish(EventBatch batch, absl::Duration timeout);
+  absl::Status Publish(EventBatch&& batch, absl::Duration timeout);
   void CloseProducer();
   absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration timeout);
   absl::Status Ack(const KafkaOffset& offset);

@@ -62,6 +62,12 @@ TEST(EmbeddedBusTest, BackpressureBlocksProducerUntilConsumed) {
   EXPECT_EQ(bus.queued_events(), 4u);
   EXPECT_THAT(producer->Publish(MakeBatch(3, 1), absl::Milliseconds(50)),
               StatusIs(absl::StatusCode::kDeadlineExceeded, ::testing::HasSubstr("bus full")));
+  // A refused batch is left intact for the retry.
+  EventBatch kept = MakeBatch(9, 2);
+  EXPECT_THAT(producer->Publish(std::move(kept), absl::Milliseconds(10)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(kept.events.size(), 2u);
+  EXPECT_EQ(kept.id, 9u);
 
   std::atomic<bool> published{false};
   std::thread t([&] {

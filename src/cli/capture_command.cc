@@ -32,7 +32,16 @@ int ExitCodeFor(const absl::Status& s) {
 
 // Consumes the embedded bus: renders change events as envelopes on stdout,
 // then acks the batch.
-void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::atomic<bool>* failed) {
+// A sink that cannot go on stops the capture: it shuts the bus down (the
+// capture's pending publish fails, nothing more is confirmed) and sets the
+// stop flag.
+void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::atomic<bool>* failed,
+                  EmbeddedBus* bus) {
+  auto fail = [&] {
+    failed->store(true);
+    g_stop.store(true);
+    bus->Shutdown();
+  };
   std::map<std::pair<TableId, uint32_t>, TableSchema> schemas;
   uint64_t xid = 0;
   std::string line;
@@ -50,7 +59,7 @@ void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::at
         auto it = schemas.find({c->table, c->schema_version});
         if (it == schemas.end()) {
           spdlog::error("jsonl sink: no schema version {} for {}", c->schema_version, c->table.QualifiedName());
-          failed->store(true);
+          fail();
           return;
         }
         line = RenderEnvelope(*c, it->second,
@@ -62,7 +71,7 @@ void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::at
     }
     if (std::fflush(stdout) != 0) {
       spdlog::error("jsonl sink: writing to stdout failed");
-      failed->store(true);
+      fail();
       return;
     }
     (void)consumer->Ack((*d)->offset);
@@ -168,7 +177,7 @@ int RunCapture(const CaptureFlags& flags) {
   std::atomic<bool> sink_failed{false};
   std::thread sink = flags.sink == "null"
                          ? std::thread(RunNullSink, consumer.get())
-                         : std::thread(RunJsonlSink, consumer.get(), config->name, &sink_failed);
+                         : std::thread(RunJsonlSink, consumer.get(), config->name, &sink_failed, &bus);
   absl::Status s = capture.Run(g_stop);
   producer->Close();
   sink.join();

@@ -342,6 +342,25 @@ TEST_P(PgCaptureTest, DeadServerIsRetriedWithBackoff) {
   EXPECT_NE(err.find("retry 2 in 2s"), std::string::npos) << err;
 }
 
+// A sink that cannot write (stdout on a full disk) stops the capture with
+// an error, and the change it could not write is not confirmed.
+TEST_P(PgCaptureTest, FailingSinkStopsCaptureAndConfirmsNothingUnwritten) {
+  PgQuery(db_.get(), "CREATE TABLE t (id int PRIMARY KEY)");
+  CaptureProcess capture(config_, "/dev/full", dir_ + "/err.log", {"--stop-after-idle", "30"});
+  for (int i = 0; i < 100; ++i) {
+    if (!PgQuery(admin_.get(), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Slot() + "' AND active").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string before = PgQuery(db_.get(), "SELECT pg_current_wal_lsn()")[0][0];
+  PgQuery(db_.get(), "INSERT INTO t VALUES (1)");
+  EXPECT_EQ(capture.Wait(std::chrono::seconds(20)), 4) << ReadFile(dir_ + "/err.log");
+  EXPECT_NE(ReadFile(dir_ + "/err.log").find("writing to stdout failed"), std::string::npos);
+  const std::string confirmed = PgQuery(admin_.get(), "SELECT confirmed_flush_lsn FROM pg_replication_slots "
+                                                      "WHERE slot_name = '" + Slot() + "'")[0][0];
+  EXPECT_LE(Lsn::Parse(confirmed).value(), Lsn::Parse(before).value())
+      << "the unwritten insert must be delivered again on the next run";
+}
+
 // Reads the schema history the capture keeps in its state directory.
 std::map<std::string, TableSchema> SchemaHistory(const std::string& state_dir, const std::string& job) {
   std::map<std::string, TableSchema> out;

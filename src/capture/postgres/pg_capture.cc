@@ -1,5 +1,6 @@
 #include "src/capture/postgres/pg_capture.h"
 
+#include <charconv>
 #include <set>
 #include <thread>
 #include <utility>
@@ -36,7 +37,12 @@ absl::Status PgCapture::LoadSchemas() {
           inner = absl::DataLossError("state: unreadable schema history entry " + std::string(key));
           return false;
         }
-        const uint32_t oid = static_cast<uint32_t>(std::stoul(std::string(key.substr(7))));
+        uint32_t oid = 0;
+        const std::string_view digits = key.substr(7);
+        if (std::from_chars(digits.data(), digits.data() + digits.size(), oid).ec != std::errc()) {
+          inner = absl::DataLossError("state: bad schema history key " + std::string(key));
+          return false;
+        }
         assembler_->SeedSchema(oid, std::get<SchemaEvent>(*event).schema);
         return true;
       }));
@@ -106,13 +112,25 @@ absl::Status PgCapture::Publish(std::vector<Event>* batch, PgReplicationClient& 
   b.events = std::move(*batch);
   batch->clear();
   // Backpressure: while the bus is full, keep the walsender from timing us
-  // out with status updates.
+  // out with status updates. Publish keeps the batch when it refuses it.
+  absl::Status failed;
   while (true) {
     absl::Status s = producer_->Publish(std::move(b), absl::Seconds(1));
     if (s.ok()) break;
-    if (s.code() != absl::StatusCode::kDeadlineExceeded) return s;
-    if (stop.load()) return absl::CancelledError("stopped while the bus was full");
-    PHONY_RETURN_IF_ERROR(client.Flush());
+    if (s.code() != absl::StatusCode::kDeadlineExceeded) {
+      failed = s;
+    } else if (stop.load()) {
+      failed = absl::CancelledError("stopped while the bus was full");
+    } else {
+      failed = client.Flush();
+    }
+    if (!failed.ok()) break;
+  }
+  if (!failed.ok()) {
+    // Never delivered: it must not hold confirmation back; the source
+    // re-sends it after the reconnect.
+    (void)tracker_.Abandon(id);
+    return failed;
   }
   transactions_ += txs;
   return absl::OkStatus();
@@ -239,7 +257,8 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
         PHONY_RETURN_IF_ERROR(PersistSchema(s->schema));
       }
     }
-    if (fed->empty_commit_end && tracker_.idle() && batch.empty()) {
+    if (fed->empty_commit_end && tracker_.idle() && batch.empty() && !assembler.in_transaction() &&
+        assembler.streamed_transactions() == 0) {
       client->Confirm(*fed->empty_commit_end);
     }
     // A large committed transaction is handed out in pieces: publish each

@@ -75,6 +75,9 @@ void PgoutputAssembler::SeedSchema(uint32_t relation_oid, TableSchema schema) {
 }
 
 void PgoutputAssembler::ResetStream() {
+  // Schema events of the dropped transactions (and of batches the caller
+  // could not publish) may be lost: announce every table again.
+  for (const auto& [oid, schema] : schemas_) reannounce_.insert(oid);
   in_stream_ = false;
   stream_xid_ = 0;
   current_.reset();
@@ -155,20 +158,33 @@ absl::Status PgoutputAssembler::OnRelation(const PgRelation& rel, OpenTx* tx, ui
   // Compare with what the previous Relation message said (the emitted schema
   // is enriched from the catalog and differs in type names and nullability).
   if (auto shape = shapes_.find(rel.oid); shape != shapes_.end() && SameShape(shape->second, s)) {
-    return absl::OkStatus();  // re-sent after reconnect or cache invalidation
+    // Re-sent after a reconnect or cache invalidation: nothing new, unless
+    // the last announcement may have been lost.
+    return Reannounce(rel.oid, tx);
   }
-  shapes_[rel.oid] = s;
+  const TableSchema shape = s;
   auto it = schemas_.find(rel.oid);
   s.version = it == schemas_.end() ? 1 : it->second.version + 1;
   if (options_.enrich) PHONY_RETURN_IF_ERROR(options_.enrich(rel.oid, &s));
+  // Only now, with the event about to exist, is the shape known: a failed
+  // enrichment leaves the next identical Relation message to try again.
+  shapes_[rel.oid] = shape;
   key_columns_[rel.oid] = s.KeyColumns();
   schemas_[rel.oid] = s;
   type_oids_[rel.oid] = std::move(oids);
+  reannounce_.erase(rel.oid);
+  tx->schema_oids.insert(rel.oid);
   SchemaEvent event;
   event.schema = std::move(s);
   // Schema events are never discarded with an aborted subtransaction: the
   // cache already holds the new shape.
   return Push(tx, std::move(event), 0);
+}
+
+absl::Status PgoutputAssembler::Reannounce(uint32_t oid, OpenTx* tx) {
+  if (reannounce_.erase(oid) == 0) return absl::OkStatus();
+  tx->schema_oids.insert(oid);
+  return Push(tx, SchemaEvent{EventPosition(), schemas_.at(oid)}, 0);
 }
 
 absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_t subxid) {
@@ -184,6 +200,7 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
   // fields and returns its OID.
   auto start_row_change = [&](uint32_t relation_oid, ChangeOp op) -> absl::StatusOr<uint32_t> {
     PHONY_ASSIGN_OR_RETURN(uint32_t oid, lookup(relation_oid));
+    PHONY_RETURN_IF_ERROR(Reannounce(oid, tx));
     const TableSchema& s = schemas_[oid];
     c.op = op;
     c.table = s.id;
@@ -212,6 +229,7 @@ absl::Status PgoutputAssembler::OnChange(const PgMessage& m, OpenTx* tx, uint32_
     c.op = ChangeOp::kTruncate;
     for (uint32_t oid : tr->relation_oids) {
       PHONY_RETURN_IF_ERROR(lookup(oid).status());
+      PHONY_RETURN_IF_ERROR(Reannounce(oid, tx));
       c.truncated.push_back(schemas_[oid].id);
     }
     c.table = c.truncated.front();
@@ -425,6 +443,8 @@ absl::StatusOr<PgoutputAssembler::FeedResult> PgoutputAssembler::Feed(std::strin
     if (it != streams_.end()) {
       if (sa->subxid == sa->xid) {
         for (const Pending& p : it->second.events) buffered_bytes_ -= p.bytes;
+        // Its schema events go with it, but the caches already hold them.
+        reannounce_.insert(it->second.schema_oids.begin(), it->second.schema_oids.end());
         streams_.erase(it);  // closes (and so deletes) its spill file
       } else {
         PHONY_RETURN_IF_ERROR(AbortSubtransaction(&it->second, sa->subxid));

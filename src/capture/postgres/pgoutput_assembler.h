@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -112,6 +113,8 @@ class PgoutputAssembler {
     // event, and for those in the spill file its (offset, count) there.
     std::unordered_map<uint32_t, uint64_t> first_index;
     std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> first_spill_pos;
+    // Relations whose schema event this transaction carries.
+    std::set<uint32_t> schema_oids;
     uint64_t total() const { return (spill ? spill->count() : 0) + events.size(); }
   };
   // A committed transaction whose events are being handed out.
@@ -131,6 +134,9 @@ class PgoutputAssembler {
   absl::Status Push(OpenTx* tx, Event event, uint32_t subxid);
   absl::Status Spill(OpenTx* tx);
   absl::Status AbortSubtransaction(OpenTx* tx, uint32_t subxid);
+  // Emits the current schema of `oid` into `tx` again if an earlier
+  // announcement may have been lost (reconnect, aborted transaction).
+  absl::Status Reannounce(uint32_t oid, OpenTx* tx);
   OpenTx* StreamTx(std::optional<uint32_t> xid);
 
   Options options_;
@@ -144,6 +150,9 @@ class PgoutputAssembler {
   std::map<uint32_t, std::vector<uint16_t>> key_columns_;  // by relation OID
   std::map<uint32_t, std::string> type_names_;  // Type messages: OID -> "schema.name"
   std::deque<Completed> completed_;
+  // Relations whose latest schema event may not have reached the stream:
+  // announced again (same version) before their next change.
+  std::set<uint32_t> reannounce_;
   size_t buffered_bytes_ = 0;
   uint64_t spilled_events_ = 0;
 };

@@ -200,11 +200,59 @@ TEST_F(AssemblerTest, StreamedAbortDiscardsEverything) {
   EXPECT_EQ(asm_.streamed_transactions(), 0u);
   EXPECT_EQ(asm_.buffered_bytes(), 0u);
   EXPECT_TRUE(out_.empty());
-  // The relation cache survives: a later transaction needs no new Relation.
+  // The relation cache survives: a later transaction needs no new Relation,
+  // and the schema event that went down with the aborted transaction is
+  // announced again (same version) before the table's next change.
   Feed(Begin(5));
   Feed(InsertUser(9));
   Feed(Commit(0x900));
-  EXPECT_EQ(out_.size(), 3u);
+  ASSERT_EQ(out_.size(), 4u);
+  const auto& schema = std::get<SchemaEvent>(out_[1]);
+  EXPECT_EQ(schema.schema.id.table, "users");
+  EXPECT_EQ(schema.schema.version, 1u);
+  EXPECT_EQ(std::get<ChangeEvent>(out_[2]).schema_version, 1u);
+}
+
+TEST_F(AssemblerTest, ReconnectAnnouncesSchemasAgainWithoutNewVersions) {
+  Feed(Begin(1));
+  Feed(UsersRelation());
+  Feed(InsertUser(1));
+  Feed(Commit(0x100));
+  out_.clear();  // as if this batch never reached the bus before the connection dropped
+  asm_.ResetStream();
+  Feed(Begin(1));
+  Feed(UsersRelation());  // the server re-sends it in the new session: same shape
+  Feed(InsertUser(1));
+  Feed(Commit(0x100));
+  ASSERT_EQ(out_.size(), 4u);
+  EXPECT_EQ(std::get<SchemaEvent>(out_[1]).schema.version, 1u) << "same shape, same version";
+  out_.clear();
+  Feed(Begin(2));
+  Feed(InsertUser(2));
+  Feed(Commit(0x200));
+  EXPECT_EQ(out_.size(), 3u) << "announced once, not before every change";
+}
+
+TEST(AssemblerEnrichTest, FailedEnrichmentIsRetriedOnTheNextRelationMessage) {
+  int calls = 0;
+  PgoutputAssembler a({.database = "shop", .protocol_version = 1,
+                       .enrich = [&](uint32_t, TableSchema* s) -> absl::Status {
+                         if (++calls == 1) return absl::UnavailableError("catalog connection lost");
+                         s->columns[1].nullable = false;
+                         return absl::OkStatus();
+                       }});
+  std::vector<Event> out;
+  ASSERT_OK(a.Feed(Begin(1), &out).status());
+  EXPECT_THAT(a.Feed(UsersRelation(), &out).status(), StatusIs(absl::StatusCode::kUnavailable));
+  a.ResetStream();  // the capture reconnects
+  ASSERT_OK(a.Feed(Begin(1), &out).status());
+  ASSERT_OK(a.Feed(UsersRelation(), &out).status());
+  ASSERT_OK(a.Feed(InsertUser(1), &out).status());
+  ASSERT_OK(a.Feed(Commit(0x100), &out).status());
+  ASSERT_EQ(out.size(), 4u);
+  const auto& schema = std::get<SchemaEvent>(out[1]).schema;
+  EXPECT_EQ(schema.version, 1u);
+  EXPECT_FALSE(schema.columns[1].nullable) << "the enriched schema, not a stale one";
 }
 
 TEST_F(AssemblerTest, ProtocolViolationsStopTheStream) {

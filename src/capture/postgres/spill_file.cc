@@ -27,7 +27,7 @@ absl::Status IoError(const std::string& what) {
 
 absl::StatusOr<std::unique_ptr<SpillFile>> SpillFile::Create(const std::string& dir) {
   std::string path = dir + "/phony-spill-XXXXXX";
-  const int fd = mkstemp(path.data());  // created 0600
+  const int fd = mkostemp(path.data(), O_CLOEXEC);  // created 0600
   if (fd < 0) return IoError("cannot create a file in " + dir);
   unlink(path.c_str());  // gone with the process, whatever way it ends
   return std::unique_ptr<SpillFile>(new SpillFile(fd));
@@ -55,7 +55,13 @@ absl::Status SpillFile::Append(uint32_t subxid, const Event& event) {
   const size_t start = write_buffer_.size();
   write_buffer_.append(8, '\0');  // length and subxid, filled below
   EncodeEvent(event, &write_buffer_);
-  const uint32_t len = static_cast<uint32_t>(write_buffer_.size() - start - 8);
+  const size_t encoded = write_buffer_.size() - start - 8;
+  if (encoded > kMaxRecordBytes) {
+    write_buffer_.resize(start);
+    return absl::ResourceExhaustedError("spill file: an event of " + std::to_string(encoded) +
+                                        " bytes exceeds the 1 GiB record limit");
+  }
+  const uint32_t len = static_cast<uint32_t>(encoded);
   std::string header;
   PutU32LE(&header, len);
   PutU32LE(&header, subxid);
