@@ -75,7 +75,11 @@ const Column kColumns[] = {
      "extract(minute from iv) * 60) * 1000000 + extract(microseconds from iv))::bigint::text || 'us'"},
     {"u", "uuid", "u::text"},
     {"j", "jsonb", "j::text"},
-    {"ip", "inet", "abbrev(ip)", false},  // the output function, unlike ::text, omits a full-length mask
+    {"ip", "inet", "abbrev(ip)"},  // the output function, unlike ::text, omits a full-length mask
+    {"net", "cidr", "net::text"},
+    {"mac", "macaddr", "mac::text"},
+    {"bits", "varbit", "bits::text"},
+    {"ch", "\"char\"", "ch::text"},
     {"arr", "int4[]", "arr::text", false},
 };
 
@@ -157,24 +161,27 @@ TEST_P(PgoutputTypesTest, DecodedValuesMatchTheServer) {
   PgQuery(sql.get(), "CREATE PUBLICATION " + pub + " FOR TABLE " + table);
   PgQuery(sql.get(), "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
 
-  const std::string cols = "id, b, i2, i8, f4, f8, n, tx, by, d, tm, ttz, ts, tstz, iv, u, j, ip, arr, big";
+  const std::string cols = "id, b, i2, i8, f4, f8, n, tx, by, d, tm, ttz, ts, tstz, iv, u, j, ip, net, mac, bits, ch, arr, big";
   PgQuery(sql.get(), "INSERT INTO " + table + " (" + cols + ") VALUES "
         "(1, true, 12345, 9007199254740993, 3.14159, 2.718281828459045, 12345.678900, 'héllo wörld ✓', "
         "'\\x00ff7f80', '2024-02-29', '13:45:06.789', '13:45:06.789+05:30', '2024-02-29 13:45:06.123456', "
         "'2024-02-29 13:45:06.123456+00', '1 year 2 months 3 days 04:05:06.5', "
         "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2, {\"b\": null}]}', '192.168.0.1/24', "
+        "'10.0.0.0/8', '08:00:2b:01:02:03', B'10110', 'x', "
         "'{1,2,NULL}', repeat('toast-me-', 2000)),"
         "(2, false, -32768, -9223372036854775808, 'NaN', '-Infinity', 'NaN', '', '\\x', 'infinity', "
         "'24:00:00', '00:00:01-15:59', '-infinity', 'infinity', "
         "'-1 years -2 mons +3 days -04:05:06.000001', '00000000-0000-0000-0000-000000000000', '[]', '::1', "
+        "'2001:db8::/32', '00:00:00:00:00:00', B'', ' ', "
         "'{}', NULL),"
         "(3, NULL, 32767, 9223372036854775807, '1e-45', '4.9e-324', "
         "'-123456789012345678901234567890.123456789012345678901234567890', E'tab\\tnew\\nline\\\\', "
         "decode(repeat('00ff', 10), 'hex'), '0044-03-15 BC', '00:00:00', '23:59:59.999999+15:59', "
         "'0044-03-15 12:00:00 BC', '1999-12-31 23:59:59.999999-08', '0 seconds', "
-        "'ffffffff-ffff-ffff-ffff-ffffffffffff', '\"str\"', '2001:db8::/32', '{-1}', 'short'),"
+        "'ffffffff-ffff-ffff-ffff-ffffffffffff', '\"str\"', '::ffff:1.2.3.4', "
+        "'2001:db8:0:0:1::/80', 'ff:ff:ff:ff:ff:ff', B'101010101', 'z', '{-1}', 'short'),"
         "(4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-        "NULL, NULL, NULL, NULL)");
+        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
   // Leaves the out-of-line TOASTed `big` untouched: it must arrive unchanged.
   PgQuery(sql.get(), "UPDATE " + table + " SET i2 = i2 + 1 WHERE id = 1");
 

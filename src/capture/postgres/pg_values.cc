@@ -389,8 +389,71 @@ int64_t PgTimestampToUnix(int64_t pg) {
 
 }  // namespace
 
+// inet/cidr send format: family (2 = IPv4, 3 = IPv6), mask bits, is_cidr,
+// address length, address bytes. Rendered as PostgreSQL's inet_out does:
+// the mask is omitted for a host address of inet, always shown for cidr.
+absl::StatusOr<Value> ParseInetBinary(std::string_view b, bool cidr) {
+  ByteReader r(b, cidr ? "cidr binary value" : "inet binary value");
+  PHONY_ASSIGN_OR_RETURN(uint8_t family, r.ReadU8());
+  PHONY_ASSIGN_OR_RETURN(uint8_t bits, r.ReadU8());
+  PHONY_ASSIGN_OR_RETURN(uint8_t is_cidr, r.ReadU8());
+  PHONY_ASSIGN_OR_RETURN(uint8_t nb, r.ReadU8());
+  (void)is_cidr;
+  const bool v4 = family == 2;
+  if ((!v4 && family != 3) || nb != (v4 ? 4 : 16) || bits > (v4 ? 32 : 128)) {
+    return r.Error("bad inet header");
+  }
+  PHONY_ASSIGN_OR_RETURN(std::string_view addr, r.ReadBytes(nb));
+  PHONY_RETURN_IF_ERROR(r.ExpectEnd());
+  std::string out;
+  char buf[64];
+  if (v4) {
+    std::snprintf(buf, sizeof(buf), "%u.%u.%u.%u", static_cast<uint8_t>(addr[0]),
+                  static_cast<uint8_t>(addr[1]), static_cast<uint8_t>(addr[2]), static_cast<uint8_t>(addr[3]));
+    out = buf;
+  } else {
+    uint16_t g[8];
+    for (int i = 0; i < 8; ++i) {
+      g[i] = static_cast<uint16_t>((static_cast<uint8_t>(addr[2 * i]) << 8) | static_cast<uint8_t>(addr[2 * i + 1]));
+    }
+    // The longest run of two or more zero groups becomes "::" (first wins).
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+      if (g[i] != 0) {
+        ++i;
+        continue;
+      }
+      int j = i;
+      while (j < 8 && g[j] == 0) ++j;
+      if (j - i > best_len && j - i >= 2) best = i, best_len = j - i;
+      i = j;
+    }
+    const bool mapped = best == 0 && best_len == 5 && g[5] == 0xffff;  // ::ffff:a.b.c.d
+    const bool compat = best == 0 && best_len == 6;                      // ::a.b.c.d
+    if (mapped || compat) {
+      std::snprintf(buf, sizeof(buf), "%s%u.%u.%u.%u", mapped ? "::ffff:" : "::", static_cast<uint8_t>(addr[12]),
+                    static_cast<uint8_t>(addr[13]), static_cast<uint8_t>(addr[14]), static_cast<uint8_t>(addr[15]));
+      out = buf;
+    } else {
+      for (int i = 0; i < 8; ++i) {
+        if (i == best) {
+          out += "::";
+          i += best_len - 1;
+          continue;
+        }
+        if (!out.empty() && out.back() != ':') out += ":";
+        std::snprintf(buf, sizeof(buf), "%x", g[i]);
+        out += buf;
+      }
+    }
+  }
+  if (cidr || bits != (v4 ? 32 : 128)) out += "/" + std::to_string(bits);
+  return Value::Text(std::move(out));
+}
+
 bool SupportsBinary(uint32_t oid) {
   switch (oid) {
+    case kCharOid: case kInetOid: case kCidrOid: case kMacaddrOid: case kBitOid: case kVarbitOid:
     case kBoolOid: case kByteaOid: case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid:
     case kFloat4Oid: case kFloat8Oid: case kNumericOid: case kTextOid: case kVarcharOid:
     case kBpcharOid: case kNameOid: case kJsonOid: case kJsonbOid: case kXmlOid: case kDateOid:
@@ -499,6 +562,33 @@ absl::StatusOr<Value> ParseBinaryValue(uint32_t oid, std::string_view b) {
       PHONY_ASSIGN_OR_RETURN(iv.days, r.ReadI32BE());
       PHONY_ASSIGN_OR_RETURN(iv.months, r.ReadI32BE());
       v = Value::MakeInterval(iv);
+      break;
+    }
+    case kCharOid:  // "char": one byte, printed as itself
+      return Value::Text(std::string(b));
+    case kInetOid:
+    case kCidrOid:
+      return ParseInetBinary(b, oid == kCidrOid);
+    case kMacaddrOid: {
+      PHONY_ASSIGN_OR_RETURN(std::string_view m, r.ReadBytes(6));
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", static_cast<uint8_t>(m[0]),
+                    static_cast<uint8_t>(m[1]), static_cast<uint8_t>(m[2]), static_cast<uint8_t>(m[3]),
+                    static_cast<uint8_t>(m[4]), static_cast<uint8_t>(m[5]));
+      v = Value::Text(buf);
+      break;
+    }
+    case kBitOid:
+    case kVarbitOid: {
+      PHONY_ASSIGN_OR_RETURN(int32_t nbits, r.ReadI32BE());
+      if (nbits < 0 || static_cast<uint64_t>(nbits) > r.remaining() * 8) return r.Error("bad bit length");
+      PHONY_ASSIGN_OR_RETURN(std::string_view bits, r.ReadBytes((static_cast<uint64_t>(nbits) + 7) / 8));
+      std::string out;
+      out.reserve(static_cast<size_t>(nbits));
+      for (int32_t i = 0; i < nbits; ++i) {
+        out.push_back((static_cast<uint8_t>(bits[static_cast<size_t>(i / 8)]) >> (7 - i % 8)) & 1 ? '1' : '0');
+      }
+      v = Value::Text(std::move(out));
       break;
     }
     default:

@@ -25,6 +25,7 @@ enum PgTypeOid : uint32_t {
   kFloat4Oid = 700, kFloat8Oid = 701, kMoneyOid = 790, kBpcharOid = 1042, kVarcharOid = 1043,
   kDateOid = 1082, kTimeOid = 1083, kTimestampOid = 1114, kTimestampTzOid = 1184,
   kIntervalOid = 1186, kTimeTzOid = 1266, kNumericOid = 1700, kUuidOid = 2950, kJsonbOid = 3802,
+  kCidrOid = 650, kMacaddrOid = 829, kInetOid = 869, kBitOid = 1560, kVarbitOid = 1562,
 };
 
 // `options` for the replication connection's conninfo.
@@ -40,10 +41,12 @@ ValueKind KindForType(uint32_t type_oid);
 absl::StatusOr<Value> ParseTextValue(uint32_t type_oid, std::string_view text);
 
 // Converts a value in the binary wire format (the type's send function, as
-// pgoutput sends with `binary 'true'`) into a Value. Types without a Value
-// kind of their own have no portable binary form: they are kUnimplemented
-// naming the type OID, so binary mode fails closed instead of passing
-// unreadable bytes on (use the text format for such tables).
+// pgoutput sends with `binary 'true'`) into the same Value the text format
+// gives: the scalar types, plus inet/cidr, macaddr, bit/varbit and "char"
+// rendered as PostgreSQL prints them. Other types (arrays, ranges, money,
+// geometric types, enums and domains, …) are kUnimplemented naming the type
+// OID, so binary mode fails closed instead of passing unreadable bytes on
+// (use the text format for such tables).
 absl::StatusOr<Value> ParseBinaryValue(uint32_t type_oid, std::string_view bytes);
 bool SupportsBinary(uint32_t type_oid);
 

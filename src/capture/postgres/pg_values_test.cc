@@ -147,9 +147,17 @@ TEST(PgValuesTest, BinaryScalarsAndBadInput) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("1 trailing bytes")));
   EXPECT_THAT(ParseBinaryValue(kJsonbOid, Be({2, '{', '}'})).status(),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("jsonb version 2")));
-  EXPECT_THAT(ParseBinaryValue(869 /* inet */, Be({2, 32, 0, 4, 1, 2, 3, 4})).status(),
+  EXPECT_EQ(*ParseBinaryValue(kInetOid, Be({2, 32, 0, 4, 1, 2, 3, 4})), Value::Text("1.2.3.4"));
+  EXPECT_EQ(*ParseBinaryValue(kCidrOid, Be({2, 8, 1, 4, 10, 0, 0, 0})), Value::Text("10.0.0.0/8"));
+  EXPECT_EQ(*ParseBinaryValue(kInetOid, Be({3, 128, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})),
+            Value::Text("::1"));
+  EXPECT_EQ(*ParseBinaryValue(kVarbitOid, Be({0, 0, 0, 5, 0xB0})), Value::Text("10110"));
+  EXPECT_THAT(ParseBinaryValue(kInetOid, Be({7, 32, 0, 4, 1, 2, 3, 4})).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("bad inet header")));
+  EXPECT_THAT(ParseBinaryValue(1007 /* int4[] */, Be({0, 0, 0, 0})).status(),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("text mode")));
-  EXPECT_FALSE(SupportsBinary(869));
+  EXPECT_FALSE(SupportsBinary(1007));
+  EXPECT_TRUE(SupportsBinary(kInetOid));
   EXPECT_TRUE(SupportsBinary(kNumericOid));
 }
 
