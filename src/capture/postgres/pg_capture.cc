@@ -103,6 +103,12 @@ absl::Status PgCapture::Publish(std::vector<Event>* batch, PgReplicationClient& 
     if (const auto* c = std::get_if<TxCommit>(&e)) {
       confirm_at = c->position;
       ++txs;
+    } else if (const auto* s = std::get_if<SchemaEvent>(&e)) {
+      // Every schema event goes through here (whole transactions and the
+      // pieces of large ones alike): the one place to record it.
+      spdlog::info("capture: table {} schema version {} ({} columns)",
+                   s->schema.id.QualifiedName(), s->schema.version, s->schema.columns.size());
+      PHONY_RETURN_IF_ERROR(PersistSchema(s->schema));
     }
   }
   const uint64_t id = ++next_batch_id_;
@@ -250,13 +256,6 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
                                                    "; the stream stops here)");
     }
     if (batch.size() > before && before == 0) batch_started = absl::Now();
-    for (size_t i = before; i < batch.size(); ++i) {
-      if (const auto* s = std::get_if<SchemaEvent>(&batch[i])) {
-        spdlog::info("capture: table {} schema version {} ({} columns)",
-                     s->schema.id.QualifiedName(), s->schema.version, s->schema.columns.size());
-        PHONY_RETURN_IF_ERROR(PersistSchema(s->schema));
-      }
-    }
     if (fed->empty_commit_end && tracker_.idle() && batch.empty() && !assembler.in_transaction() &&
         assembler.streamed_transactions() == 0) {
       client->Confirm(*fed->empty_commit_end);
