@@ -18,29 +18,22 @@ absl::Status AckTracker::Track(uint64_t batch_id, std::optional<EventPosition> c
   return absl::OkStatus();
 }
 
-absl::Status AckTracker::Ack(uint64_t batch_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = std::lower_bound(pending_.begin(), pending_.end(), batch_id,
-                             [](const Entry& e, uint64_t id) { return e.id < id; });
-  if (it == pending_.end() || it->id != batch_id || it->acked) {
-    return absl::NotFoundError("ack for batch " + std::to_string(batch_id) +
-                               ", which is not in flight");
-  }
-  it->acked = true;
-  AdvanceLocked();
-  return absl::OkStatus();
-}
+absl::Status AckTracker::Ack(uint64_t batch_id) { return Resolve(batch_id, /*confirms=*/true, "ack"); }
 
 absl::Status AckTracker::Abandon(uint64_t batch_id) {
+  return Resolve(batch_id, /*confirms=*/false, "abandon");
+}
+
+absl::Status AckTracker::Resolve(uint64_t batch_id, bool confirms, const char* what) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = std::lower_bound(pending_.begin(), pending_.end(), batch_id,
                              [](const Entry& e, uint64_t id) { return e.id < id; });
   if (it == pending_.end() || it->id != batch_id || it->acked) {
-    return absl::NotFoundError("abandon of batch " + std::to_string(batch_id) +
+    return absl::NotFoundError(std::string(what) + " for batch " + std::to_string(batch_id) +
                                ", which is not in flight");
   }
   it->acked = true;
-  it->confirm_at.reset();
+  if (!confirms) it->confirm_at.reset();
   AdvanceLocked();
   return absl::OkStatus();
 }

@@ -41,6 +41,8 @@ class AckTracker {
     std::optional<EventPosition> confirm_at;
     bool acked = false;
   };
+  // Marks a batch done; `confirms` false drops its position (Abandon).
+  absl::Status Resolve(uint64_t batch_id, bool confirms, const char* what);
   void AdvanceLocked();
 
   mutable std::mutex mu_;
