@@ -139,4 +139,9 @@ bool ParseUuid(std::string_view text, std::string* bytes16);
 // integer part (no leading zeros, "-0" → "0") while keeping the scale.
 bool NormalizeDecimal(std::string_view text, std::string* out);
 
+// Proleptic Gregorian calendar with astronomical years (1 BC is year 0):
+// the civil date of a day count since 1970-01-01, and back.
+void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
+int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
+
 }  // namespace phony

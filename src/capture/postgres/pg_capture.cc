@@ -142,6 +142,26 @@ absl::Status PgCapture::Publish(std::vector<Event>* batch, PgReplicationClient& 
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> PgCapture::UseBinary(PgReplicationClient& client) {
+  if (!options_.binary) return false;
+  // pgoutput's binary option covers every column of every table: one type
+  // without a binary reader would stop the stream, so fall back to text.
+  PgTypeCache types([&client](uint32_t oid) { return client.DescribeType(oid); });
+  PHONY_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, client.PublishedColumnTypes(options_.publication));
+  std::string unreadable;
+  for (uint32_t oid : oids) {
+    PHONY_ASSIGN_OR_RETURN(bool readable, BinaryReadable(oid, &types));
+    if (readable) continue;
+    auto described = client.DescribeType(oid);
+    unreadable += (unreadable.empty() ? "" : ", ") +
+                  (described.ok() ? described->name : "OID " + std::to_string(oid));
+  }
+  if (unreadable.empty()) return true;
+  spdlog::warn("capture: published columns of type {} have no binary reader; streaming in the text "
+               "format instead", unreadable);
+  return false;
+}
+
 absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progress) {
   PHONY_ASSIGN_OR_RETURN(auto client, PgReplicationClient::Connect(options_.connect));
   PHONY_ASSIGN_OR_RETURN(PreflightReport report, client->Preflight(options_.filter, options_.slot));
@@ -163,8 +183,9 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
     spdlog::info("capture: table {} added to publication {}", t.QualifiedName(), options_.publication);
   }
   PHONY_RETURN_IF_ERROR(client->EnsureSlot(options_.slot));
+  PHONY_ASSIGN_OR_RETURN(const bool binary, UseBinary(*client));
   PHONY_RETURN_IF_ERROR(client->Start(options_.slot, options_.publication, report.protocol_version,
-                                      options_.streaming, options_.binary));
+                                      options_.streaming, binary));
   *made_progress = true;
   spdlog::info("capture: streaming slot {} (publication {}, pgoutput protocol {}, server {}, {} tables)",
                options_.slot, options_.publication, report.protocol_version, report.server_version,
@@ -178,6 +199,7 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
         .enrich = [this](uint32_t oid, TableSchema* schema) {
           return client_->DescribeTable(oid, schema);
         },
+        .describe_type = [this](uint32_t oid) { return client_->DescribeType(oid); },
         .spill_threshold_bytes = options_.spill_threshold_bytes,
         .spill_dir = options_.spill_dir,
         .max_emit_events = options_.max_batch_events});

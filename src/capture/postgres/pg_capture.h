@@ -82,6 +82,8 @@ class PgCapture {
 
  private:
   absl::Status RunOnce(const std::atomic<bool>& stop, bool* made_progress);
+  // options_.binary, unless a published column's type has no binary reader.
+  absl::StatusOr<bool> UseBinary(PgReplicationClient& client);
   absl::Status Publish(std::vector<Event>* batch, PgReplicationClient& client,
                        const std::atomic<bool>& stop);
   absl::Status CheckSlotContinuity(const PreflightReport& report);

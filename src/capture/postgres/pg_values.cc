@@ -11,6 +11,7 @@
 
 #include "core/byte_reader.h"
 #include "core/status_macros.h"
+#include "src/capture/postgres/pg_types_internal.h"
 #include "src/capture/postgres/pgoutput_decoder.h"
 
 namespace phony::pg {
@@ -236,15 +237,6 @@ int HexNibble(char c) {
 
 }  // namespace
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 ValueKind KindForType(uint32_t oid) {
   switch (oid) {
     case kBoolOid: return ValueKind::kBool;
@@ -458,14 +450,15 @@ bool SupportsBinary(uint32_t oid) {
     case kFloat4Oid: case kFloat8Oid: case kNumericOid: case kTextOid: case kVarcharOid:
     case kBpcharOid: case kNameOid: case kJsonOid: case kJsonbOid: case kXmlOid: case kDateOid:
     case kTimeOid: case kTimeTzOid: case kTimestampOid: case kTimestampTzOid: case kIntervalOid:
-    case kUuidOid:
+    case kUuidOid: case kMoneyOid: case kPointOid: case kLsegOid: case kPathOid: case kBoxOid:
+    case kPolygonOid: case kLineOid: case kCircleOid:
       return true;
     default:
       return false;
   }
 }
 
-absl::StatusOr<Value> ParseBinaryValue(uint32_t oid, std::string_view b) {
+absl::StatusOr<Value> ParseBinaryValue(uint32_t oid, std::string_view b, PgTypeCache* types) {
   ByteReader r(b, "binary column value");
   absl::StatusOr<Value> v;
   switch (oid) {
@@ -592,8 +585,7 @@ absl::StatusOr<Value> ParseBinaryValue(uint32_t oid, std::string_view b) {
       break;
     }
     default:
-      return absl::UnimplementedError("binary format of type OID " + std::to_string(oid) +
-                                      " is not supported; capture this table in text mode");
+      return ParseContainerBinary(oid, b, types);
   }
   PHONY_RETURN_IF_ERROR(r.ExpectEnd());
   return v;

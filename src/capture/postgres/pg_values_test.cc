@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/byte_reader.h"
 #include "core/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
@@ -154,11 +155,115 @@ TEST(PgValuesTest, BinaryScalarsAndBadInput) {
   EXPECT_EQ(*ParseBinaryValue(kVarbitOid, Be({0, 0, 0, 5, 0xB0})), Value::Text("10110"));
   EXPECT_THAT(ParseBinaryValue(kInetOid, Be({7, 32, 0, 4, 1, 2, 3, 4})).status(),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("bad inet header")));
-  EXPECT_THAT(ParseBinaryValue(1007 /* int4[] */, Be({0, 0, 0, 0})).status(),
+  EXPECT_THAT(ParseBinaryValue(99999 /* a user type, no catalog */, Be({0, 0, 0, 0})).status(),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("text mode")));
-  EXPECT_FALSE(SupportsBinary(1007));
+  EXPECT_FALSE(SupportsBinary(99999));
   EXPECT_TRUE(SupportsBinary(kInetOid));
   EXPECT_TRUE(SupportsBinary(kNumericOid));
+}
+
+// PostgreSQL's output text of a value, through the value its text parses to:
+// every canonical output string must come back unchanged.
+TEST(PgValuesTest, TextOutInvertsTheTextParser) {
+  const std::pair<uint32_t, const char*> cases[] = {
+      {kBoolOid, "t"}, {kBoolOid, "f"}, {kInt8Oid, "-9223372036854775808"},
+      {kFloat8Oid, "0.1"}, {kFloat8Oid, "1e+20"}, {kFloat8Oid, "123456789012345"}, {kFloat8Oid, "1e+15"},
+      {kFloat8Oid, "1e-05"}, {kFloat8Oid, "0.0001"}, {kFloat8Oid, "-0"}, {kFloat8Oid, "5e-324"},
+      {kFloat8Oid, "-1.7976931348623157e+308"}, {kFloat8Oid, "NaN"}, {kFloat8Oid, "-Infinity"},
+      {kFloat4Oid, "1e+06"}, {kFloat4Oid, "123456"}, {kFloat4Oid, "3.4028235e+38"}, {kFloat4Oid, "1.5"},
+      {kNumericOid, "-0.000100"}, {kByteaOid, "\\x00ff"}, {kByteaOid, "\\x"},
+      {kDateOid, "2024-02-29"}, {kDateOid, "0044-03-15 BC"}, {kDateOid, "infinity"}, {kDateOid, "10000-01-01"},
+      {kTimeOid, "24:00:00"}, {kTimeOid, "13:45:06.78"}, {kTimeTzOid, "13:45:06.789+05:30"},
+      {kTimeTzOid, "00:00:01-15:59"}, {kTimeTzOid, "12:00:00+00"},
+      {kTimestampOid, "2024-02-29 13:45:06.123456"}, {kTimestampOid, "0044-03-15 12:00:00 BC"},
+      {kTimestampTzOid, "1999-12-31 23:59:59.5+00"}, {kTimestampTzOid, "-infinity"},
+      {kIntervalOid, "P1Y2M3DT4H5M6.5S"}, {kIntervalOid, "P-1Y-2M3DT-4H-5M-6.000001S"},
+      {kIntervalOid, "PT0S"}, {kIntervalOid, "P14D"}, {kIntervalOid, "PT-0.25S"},
+      {kUuidOid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}, {kJsonbOid, "{\"a\": 1}"},
+  };
+  for (const auto& [oid, text] : cases) {
+    auto v = ParseTextValue(oid, text);
+    ASSERT_TRUE(v.ok()) << text << ": " << v.status();
+    EXPECT_EQ(PgTextOut(oid, *v), text) << "type " << oid;
+  }
+}
+
+// array_send of int4[]: ndim, has-nulls flag, element type, (size, lower
+// bound) per dimension, then length-prefixed elements.
+std::string Int4Array(std::vector<std::pair<int32_t, int32_t>> dims, std::vector<int32_t> elems,
+                      uint32_t elem_oid = kInt4Oid) {
+  std::string b;
+  PutU32BE(&b, static_cast<uint32_t>(dims.size()));
+  PutU32BE(&b, 1);
+  PutU32BE(&b, elem_oid);
+  for (auto [size, lb] : dims) {
+    PutU32BE(&b, static_cast<uint32_t>(size));
+    PutU32BE(&b, static_cast<uint32_t>(lb));
+  }
+  for (int32_t e : elems) {
+    if (e == INT32_MIN) {  // NULL
+      PutU32BE(&b, 0xFFFFFFFF);
+      continue;
+    }
+    PutU32BE(&b, 4);
+    PutU32BE(&b, static_cast<uint32_t>(e));
+  }
+  return b;
+}
+
+TEST(PgValuesTest, BinaryContainers) {
+  EXPECT_EQ(*ParseBinaryValue(1007, Int4Array({{3, 1}}, {1, INT32_MIN, -3})), Value::Text("{1,NULL,-3}"));
+  EXPECT_EQ(*ParseBinaryValue(1007, Int4Array({{2, 0}, {2, 1}}, {1, 2, 3, 4})),
+            Value::Text("[0:1][1:2]={{1,2},{3,4}}"));
+  EXPECT_EQ(*ParseBinaryValue(1007, Int4Array({}, {})), Value::Text("{}"));
+  EXPECT_THAT(ParseBinaryValue(1007, Int4Array({{3, 1}}, {1, 2})).status(),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(ParseBinaryValue(1007, Int4Array({{1, 1}}, {1}, kInt8Oid)).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("element type 20")));
+  EXPECT_THAT(ParseBinaryValue(1007, Int4Array({{1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}}, {1}))
+                  .status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("dimensions")));
+  EXPECT_THAT(ParseBinaryValue(1007, Int4Array({{1 << 30, 1}}, {1})).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("more elements than bytes")));
+  // int4range [1,10): flags LB_INC, then each bound.
+  std::string range = Be({0x02, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 10});
+  EXPECT_EQ(*ParseBinaryValue(3904, range), Value::Text("[1,10)"));
+  EXPECT_EQ(*ParseBinaryValue(3904, Be({0x01})), Value::Text("empty"));
+  EXPECT_EQ(*ParseBinaryValue(kMoneyOid, Be({0xFF, 0xFF, 0xFF, 0xFF, 0xF8, 0xA4, 0x32, 0xEB})),
+            Value::Text("-$1,234,567.89"));
+  EXPECT_EQ(*ParseBinaryValue(kMoneyOid, Be({0, 0, 0, 0, 0, 0, 0, 5})), Value::Text("$0.05"));
+  std::string point;
+  PutU64BE(&point, 0x3FF8000000000000ULL);  // 1.5
+  PutU64BE(&point, 0xC000000000000000ULL);  // -2
+  EXPECT_EQ(*ParseBinaryValue(kPointOid, point), Value::Text("(1.5,-2)"));
+
+  // Catalog-defined types through a lookup: a domain over int4 decodes as
+  // int4; an enum is its label; an array of the enum quotes what needs it.
+  int lookups = 0;
+  PgTypeCache types([&](uint32_t oid) -> absl::StatusOr<PgTypeInfo> {
+    ++lookups;
+    if (oid == 20000) return PgTypeInfo{.kind = PgTypeInfo::Kind::kDomain, .target = kInt4Oid, .name = "d"};
+    if (oid == 20001) return PgTypeInfo{.kind = PgTypeInfo::Kind::kEnum, .name = "mood"};
+    if (oid == 20002) return PgTypeInfo{.kind = PgTypeInfo::Kind::kArray, .target = 20001, .name = "mood[]"};
+    return absl::NotFoundError("no such type");
+  });
+  EXPECT_EQ(*types.Effective(20000), kInt4Oid);
+  EXPECT_EQ(*types.Effective(kTextOid), kTextOid);
+  EXPECT_EQ(*ParseBinaryValue(20000, Be({0, 0, 0, 42}), &types), Value::Int64(42));
+  EXPECT_EQ(*ParseBinaryValue(20001, "so so", &types), Value::Text("so so"));
+  std::string moods;
+  PutU32BE(&moods, 1);
+  PutU32BE(&moods, 0);
+  PutU32BE(&moods, 20001);
+  PutU32BE(&moods, 2);
+  PutU32BE(&moods, 1);
+  for (std::string_view label : {"sad", "so so"}) {
+    PutU32BE(&moods, static_cast<uint32_t>(label.size()));
+    moods.append(label);
+  }
+  EXPECT_EQ(*ParseBinaryValue(20002, moods, &types), Value::Text("{sad,\"so so\"}"));
+  EXPECT_EQ(lookups, 3);  // each type looked up once
+  EXPECT_THAT(ParseBinaryValue(20003, "x", &types).status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

@@ -64,11 +64,15 @@ ReplicaIdentity IdentityFromChar(char c) {
 
 }  // namespace
 
-PgoutputAssembler::PgoutputAssembler(Options options) : options_(std::move(options)) {}
+PgoutputAssembler::PgoutputAssembler(Options options)
+    : options_(std::move(options)), types_(options_.describe_type) {}
 
 void PgoutputAssembler::SeedSchema(uint32_t relation_oid, TableSchema schema) {
   std::vector<uint32_t> oids;
-  for (const auto& c : schema.columns) oids.push_back(c.type_id);
+  for (const auto& c : schema.columns) {
+    auto effective = types_.Effective(c.type_id);  // the Relation message will say again
+    oids.push_back(effective.ok() ? *effective : c.type_id);
+  }
   type_oids_[relation_oid] = std::move(oids);
   key_columns_[relation_oid] = schema.KeyColumns();
   schemas_[relation_oid] = std::move(schema);
@@ -112,8 +116,9 @@ absl::StatusOr<Row> PgoutputAssembler::ParseTuple(const PgTuple& tuple, const Ta
         break;
       case TupleColumnKind::kBinary:
       case TupleColumnKind::kText: {
-        auto v = tuple[i].kind == TupleColumnKind::kText ? ParseTextValue(type_oids[i], tuple[i].data)
-                                                         : ParseBinaryValue(type_oids[i], tuple[i].data);
+        auto v = tuple[i].kind == TupleColumnKind::kText
+                     ? ParseTextValue(type_oids[i], tuple[i].data)
+                     : ParseBinaryValue(type_oids[i], tuple[i].data, &types_);
         if (!v.ok()) {
           return absl::Status(v.status().code() == absl::StatusCode::kUnimplemented
                                   ? absl::StatusCode::kUnimplemented
@@ -148,12 +153,14 @@ absl::Status PgoutputAssembler::OnRelation(const PgRelation& rel, OpenTx* tx, ui
     } else {
       col.type_name = "oid:" + std::to_string(c.type_oid);
     }
-    col.kind = KindForType(c.type_oid);
+    // A domain's values are its base type's (the catalog says which).
+    PHONY_ASSIGN_OR_RETURN(const uint32_t effective, types_.Effective(c.type_oid));
+    col.kind = KindForType(effective);
     col.type_id = c.type_oid;
     col.type_modifier = c.type_modifier;
     col.key_ordinal = c.is_key ? ++key_ordinal : 0;
     s.columns.push_back(std::move(col));
-    oids.push_back(c.type_oid);
+    oids.push_back(effective);
   }
   // Compare with what the previous Relation message said (the emitted schema
   // is enriched from the catalog and differs in type names and nullability).

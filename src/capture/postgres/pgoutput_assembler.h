@@ -32,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/event.h"
+#include "src/capture/postgres/pg_values.h"
 #include "src/capture/postgres/pgoutput_decoder.h"
 #include "src/capture/postgres/spill_file.h"
 
@@ -48,6 +49,12 @@ class PgoutputAssembler {
     // message carries only names, type OIDs, typmods and key flags. Optional;
     // an error stops the stream.
     std::function<absl::Status(uint32_t relation_oid, TableSchema* schema)> enrich;
+    // Describes a type that is not built in (enum, domain, array, range,
+    // composite) from the source catalog, once per type OID: domains then
+    // decode as their base type and binary values of such types can be
+    // read. Optional; without it they pass through as text (text format) or
+    // fail closed (binary format). An error stops the stream.
+    PgTypeCache::Lookup describe_type;
     // Above this many bytes of buffered row data, the transaction being
     // appended to moves to a spill file in `spill_dir` (bounded memory for
     // transactions of any size).
@@ -146,7 +153,8 @@ class PgoutputAssembler {
   std::map<uint32_t, OpenTx> streams_;         // streamed, by top-level xid
   std::map<uint32_t, TableSchema> schemas_;    // by relation OID, as emitted (enriched)
   std::map<uint32_t, TableSchema> shapes_;     // by relation OID, as the Relation message said
-  std::map<uint32_t, std::vector<uint32_t>> type_oids_;  // by relation OID
+  PgTypeCache types_;
+  std::map<uint32_t, std::vector<uint32_t>> type_oids_;  // by relation OID: the types values parse as
   std::map<uint32_t, std::vector<uint16_t>> key_columns_;  // by relation OID
   std::map<uint32_t, std::string> type_names_;  // Type messages: OID -> "schema.name"
   std::deque<Completed> completed_;

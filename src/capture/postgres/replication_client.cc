@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <set>
 #include <string>
 #include <utility>
@@ -309,6 +310,62 @@ std::vector<std::string> SplitOnSoh(const std::string& s) {
   }
 }
 }  // namespace
+
+absl::StatusOr<PgTypeInfo> PgReplicationClient::DescribeType(uint32_t type_oid) {
+  // typtype: b base (arrays are base types of category A with an element),
+  // c composite, d domain, e enum, r range, m multirange (14+).
+  PHONY_ASSIGN_OR_RETURN(
+      Rows rows, Exec(sql_,
+                      "SELECT t.typtype, t.typcategory, t.typelem, t.typbasetype, t.typdelim, "
+                      "coalesce((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid), 0), "
+                      "format_type(t.oid, NULL) FROM pg_type t WHERE t.oid = $1::oid",
+                      {std::to_string(type_oid)}));
+  if (rows.empty()) {
+    return absl::NotFoundError("type OID " + std::to_string(type_oid) + " is not in pg_type");
+  }
+  const auto& t = rows[0];
+  PgTypeInfo info;
+  info.name = t[6];
+  auto oid_of = [](const std::string& s) { return static_cast<uint32_t>(std::strtoul(s.c_str(), nullptr, 10)); };
+  const char typtype = t[0].empty() ? '?' : t[0][0];
+  if (typtype == 'e') {
+    info.kind = PgTypeInfo::Kind::kEnum;
+  } else if (typtype == 'd') {
+    info.kind = PgTypeInfo::Kind::kDomain;
+    info.target = oid_of(t[3]);
+  } else if (typtype == 'c') {
+    info.kind = PgTypeInfo::Kind::kComposite;
+  } else if (typtype == 'r') {
+    info.kind = PgTypeInfo::Kind::kRange;
+    info.target = oid_of(t[5]);
+  } else if (typtype == 'm') {
+    PHONY_ASSIGN_OR_RETURN(Rows range, Exec(sql_, "SELECT rngtypid FROM pg_range WHERE rngmultitypid = $1::oid",
+                                            {std::to_string(type_oid)}));
+    if (range.empty()) return absl::NotFoundError("multirange " + info.name + " has no range type");
+    info.kind = PgTypeInfo::Kind::kMultirange;
+    info.target = oid_of(range[0][0]);
+  } else if (typtype == 'b' && t[1] == "A" && oid_of(t[2]) != 0) {
+    info.kind = PgTypeInfo::Kind::kArray;
+    info.target = oid_of(t[2]);
+    info.delimiter = t[4].empty() ? ',' : t[4][0];
+  }
+  return info;
+}
+
+absl::StatusOr<std::vector<uint32_t>> PgReplicationClient::PublishedColumnTypes(
+    const std::string& publication) {
+  PHONY_ASSIGN_OR_RETURN(
+      Rows rows, Exec(sql_,
+                      "SELECT DISTINCT a.atttypid FROM pg_publication_tables p "
+                      "JOIN pg_namespace n ON n.nspname = p.schemaname "
+                      "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
+                      "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+                      "WHERE p.pubname = $1 ORDER BY 1",
+                      {publication}));
+  std::vector<uint32_t> oids;
+  for (const auto& r : rows) oids.push_back(static_cast<uint32_t>(std::strtoul(r[0].c_str(), nullptr, 10)));
+  return oids;
+}
 
 absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSchema* schema) {
   const std::string oid = std::to_string(relation_oid);

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "core/config.h"
 #include "core/position.h"
+#include "src/capture/postgres/pg_values.h"
 
 struct pg_conn;
 
@@ -103,6 +104,11 @@ class PgReplicationClient {
   // is now: NOT NULL, defaults, format_type() names with typmods, declared
   // foreign keys. A relation that no longer exists is left as it is.
   absl::Status DescribeTable(uint32_t relation_oid, TableSchema* schema);
+  // What the catalog says about a type that is not built in (for
+  // PgTypeCache): its kind and the type it is built on.
+  absl::StatusOr<PgTypeInfo> DescribeType(uint32_t type_oid);
+  // The distinct column type OIDs of the tables in `publication`.
+  absl::StatusOr<std::vector<uint32_t>> PublishedColumnTypes(const std::string& publication);
 
   // Creates the slot through the replication protocol with an exported
   // snapshot, for the snapshot path: rows read under `snapshot_name` (SET
