@@ -2,12 +2,15 @@
 // byte picks the decode context (protocol version, stream block, parallel
 // streaming); the rest is a sequence of messages, each prefixed by a 2-byte
 // big-endian length, fed to one assembler. Any input must yield a value or a
-// clean error, never a crash, a hang or unbounded memory.
+// clean error, never a crash, a hang or unbounded memory. The whole input is
+// also read as one binary value of a container type the high nibble picks
+// (arrays, ranges, multiranges, composites, money, geometric types).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
+#include "src/capture/postgres/pg_values.h"
 #include "src/capture/postgres/pgoutput_assembler.h"
 #include "src/capture/postgres/pgoutput_decoder.h"
 
@@ -20,6 +23,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                .parallel_streaming = (mode & 8) != 0};
   // The whole input as one message.
   (void)phony::pg::DecodePgoutputMessage(rest, ctx);
+  // The whole input as one binary value; 20000-20003 are catalog types.
+  static constexpr uint32_t kTypes[16] = {1007, 1009, 1016, 1185, 1231, 1187, 1020, 3904,
+                                          3910, 4451, 790,  602,  20000, 20001, 20002, 20003};
+  using phony::pg::PgTypeInfo;
+  phony::pg::PgTypeCache types([](uint32_t oid) -> absl::StatusOr<PgTypeInfo> {
+    switch (oid) {
+      case 20000: return PgTypeInfo{.kind = PgTypeInfo::Kind::kDomain, .target = 1007};
+      case 20001: return PgTypeInfo{.kind = PgTypeInfo::Kind::kComposite};
+      case 20002: return PgTypeInfo{.kind = PgTypeInfo::Kind::kArray, .target = 20003};
+      case 20003: return PgTypeInfo{.kind = PgTypeInfo::Kind::kEnum};
+      default: return absl::NotFoundError("unknown type");
+    }
+  });
+  (void)phony::pg::ParseBinaryValue(kTypes[mode >> 4], rest, &types);
   // The input as a message sequence through the assembler.
   phony::pg::PgoutputAssembler assembler(
       {.database = "fuzz", .protocol_version = ctx.protocol_version,
