@@ -24,11 +24,34 @@ absl::Status AckTracker::Abandon(uint64_t batch_id) {
   return Resolve(batch_id, /*confirms=*/false, "abandon");
 }
 
-absl::Status AckTracker::Resolve(uint64_t batch_id, bool confirms, const char* what) {
+absl::Status AckTracker::Fail(uint64_t batch_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = std::lower_bound(pending_.begin(), pending_.end(), batch_id,
                              [](const Entry& e, uint64_t id) { return e.id < id; });
   if (it == pending_.end() || it->id != batch_id || it->acked) {
+    return absl::NotFoundError("failure for batch " + std::to_string(batch_id) + ", which is not in flight");
+  }
+  it->failed = true;
+  failed_ = true;
+  return absl::OkStatus();
+}
+
+void AckTracker::Reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.clear();
+  failed_ = false;
+}
+
+bool AckTracker::failed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failed_;
+}
+
+absl::Status AckTracker::Resolve(uint64_t batch_id, bool confirms, const char* what) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::lower_bound(pending_.begin(), pending_.end(), batch_id,
+                             [](const Entry& e, uint64_t id) { return e.id < id; });
+  if (it == pending_.end() || it->id != batch_id || it->acked || it->failed) {
     return absl::NotFoundError(std::string(what) + " for batch " + std::to_string(batch_id) +
                                ", which is not in flight");
   }
@@ -39,7 +62,7 @@ absl::Status AckTracker::Resolve(uint64_t batch_id, bool confirms, const char* w
 }
 
 void AckTracker::AdvanceLocked() {
-  while (!pending_.empty() && pending_.front().acked) {
+  while (!pending_.empty() && pending_.front().acked && !pending_.front().failed) {
     if (pending_.front().confirm_at) confirmed_ = std::move(pending_.front().confirm_at);
     pending_.pop_front();
   }

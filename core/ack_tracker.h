@@ -28,6 +28,17 @@ class AckTracker {
   // it stops blocking the prefix and confirms nothing itself. Safe because
   // the source re-sends everything after the last confirmed position.
   absl::Status Abandon(uint64_t batch_id);
+  // For a batch the bus accepted but could not deliver (the broker refused
+  // it or its producer failed): confirmation stops before it for good, even
+  // if later batches are acked, until Reset(). The stage must then restart
+  // from the confirmed position, which re-sends the batch.
+  absl::Status Fail(uint64_t batch_id);
+  // Forgets every batch in flight, for a stage that restarts from the
+  // confirmed position (late acks for them are then kNotFound). Confirmed()
+  // is kept.
+  void Reset();
+  // True after Fail() until Reset().
+  bool failed() const;
 
   // The highest position whose batch and all earlier batches are acked.
   std::optional<EventPosition> Confirmed() const;
@@ -40,6 +51,7 @@ class AckTracker {
     uint64_t id;
     std::optional<EventPosition> confirm_at;
     bool acked = false;
+    bool failed = false;
   };
   // Marks a batch done; `confirms` false drops its position (Abandon).
   absl::Status Resolve(uint64_t batch_id, bool confirms, const char* what);
@@ -50,6 +62,7 @@ class AckTracker {
   std::optional<EventPosition> confirmed_;
   uint64_t last_id_ = 0;
   bool any_tracked_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace phony

@@ -41,6 +41,25 @@ TEST(AckTrackerTest, AbandonedBatchUnblocksWithoutConfirming) {
   EXPECT_THAT(t.Abandon(3), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST(AckTrackerTest, FailedDeliveryBlocksLaterAcksUntilReset) {
+  AckTracker t;
+  ASSERT_OK(t.Track(1, EventPosition::Postgres(Lsn(10), 0)));
+  ASSERT_OK(t.Track(2, EventPosition::Postgres(Lsn(20), 0)));  // the broker refuses it
+  ASSERT_OK(t.Track(3, EventPosition::Postgres(Lsn(30), 0)));
+  ASSERT_OK(t.Ack(1));
+  ASSERT_OK(t.Fail(2));
+  EXPECT_TRUE(t.failed());
+  ASSERT_OK(t.Ack(3));
+  EXPECT_EQ(t.Confirmed(), EventPosition::Postgres(Lsn(10), 0)) << "never past an undelivered batch";
+  EXPECT_THAT(t.Ack(2), StatusIs(absl::StatusCode::kNotFound));
+  t.Reset();  // the stage restarts from Lsn 10
+  EXPECT_FALSE(t.failed());
+  EXPECT_TRUE(t.idle());
+  ASSERT_OK(t.Track(4, EventPosition::Postgres(Lsn(20), 0)));
+  ASSERT_OK(t.Ack(4));
+  EXPECT_EQ(t.Confirmed(), EventPosition::Postgres(Lsn(20), 0));
+}
+
 TEST(AckTrackerTest, RejectsBadIds) {
   AckTracker t;
   ASSERT_OK(t.Track(5, std::nullopt));

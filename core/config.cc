@@ -504,17 +504,42 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
 
   if (const json* k = c.Object(doc, "", "kafka", false)) {
     KafkaConfig kc;
-    c.CheckKeys(*k, "kafka", {"brokers", "topic_prefix", "internal_topic_prefix", "partitions"});
+    c.CheckKeys(*k, "kafka", {"brokers", "topic_prefix", "internal_topic_prefix", "partitions",
+                              "replication_factor", "create_topics", "compression", "linger_ms",
+                              "batch_bytes", "raw_retention_ms", "transactions", "properties"});
     if (auto b = c.String(*k, "kafka", "brokers", true)) kc.brokers = *b;
     if (auto p = c.String(*k, "kafka", "topic_prefix", false)) kc.topic_prefix = *p;
     if (auto p = c.String(*k, "kafka", "internal_topic_prefix", false)) kc.internal_topic_prefix = *p;
     if (auto n = c.Integer(*k, "kafka", "partitions", false, 1, 1024)) kc.partitions = static_cast<int>(*n);
+    if (auto n = c.Integer(*k, "kafka", "replication_factor", false, -1, 32)) {
+      kc.replication_factor = static_cast<int>(*n);
+      if (kc.replication_factor == 0) c.Problem("kafka.replication_factor", "must be -1 (broker default) or at least 1");
+    }
+    if (auto b = c.Bool(*k, "kafka", "create_topics")) kc.create_topics = *b;
+    if (auto s = c.OneOf(*k, "kafka", "compression", false, {"none", "gzip", "snappy", "lz4", "zstd"})) {
+      kc.compression = *s;
+    }
+    if (auto n = c.Integer(*k, "kafka", "linger_ms", false, 0, 60000)) kc.linger_ms = static_cast<int>(*n);
+    if (auto n = c.Integer(*k, "kafka", "batch_bytes", false, 1024, 64 << 20)) kc.batch_bytes = static_cast<int>(*n);
+    if (auto n = c.Integer(*k, "kafka", "raw_retention_ms", false, -1, INT64_MAX)) kc.raw_retention_ms = *n;
+    if (auto b = c.Bool(*k, "kafka", "transactions")) kc.transactions = *b;
+    if (const json* props = c.Object(*k, "kafka", "properties", false)) {
+      for (const auto& [key, value] : props->items()) {
+        if (!value.is_string()) {
+          c.Problem("kafka.properties." + key, "must be a string (librdkafka property values are strings)");
+          continue;
+        }
+        if (key.find("password") != std::string::npos || key.find("secret") != std::string::npos) {
+          c.Problem("kafka.properties." + key, "holds a secret: not allowed in the config text");
+          continue;
+        }
+        kc.properties[key] = value.get<std::string>();
+      }
+    }
     if (kc.topic_prefix == kc.internal_topic_prefix) {
       c.Problem("kafka.internal_topic_prefix",
                 "must differ from topic_prefix: internal topics hold raw data and need their own ACLs");
     }
-    c.Problem("kafka", "the Kafka transport is not available yet: it arrives with issue #4; "
-                       "remove this section to run embedded");
     out->kafka = kc;
   }
 

@@ -40,11 +40,29 @@ struct EndpointConfig {
   bool is_postgres() const { return type == DatabaseType::kPostgres; }
 };
 
+// The `kafka` section (docs/kafka.md). Internal topics hold raw data: they
+// need ACLs of their own, hence a prefix of their own.
 struct KafkaConfig {
   std::string brokers;
   std::string topic_prefix = "phony";
   std::string internal_topic_prefix = "phony_internal";
+  // Partitions of the internal streams: 1 keeps the source's commit order;
+  // N > 1 partitions by table + primary key (per-key order only).
   int partitions = 1;
+  // Of the topics phony creates; -1 takes the broker's default.
+  int replication_factor = -1;
+  // Create missing topics (false: a missing topic is an error naming it).
+  bool create_topics = true;
+  std::string compression = "lz4";  // none, gzip, snappy, lz4, zstd
+  int linger_ms = 20;
+  int batch_bytes = 1 << 20;
+  // retention.ms of the raw internal topic (-1: the broker's default).
+  int64_t raw_retention_ms = -1;
+  // Exactly-once raw stream: a transactional producer writes the events and
+  // the capture position in one Kafka transaction.
+  bool transactions = false;
+  // librdkafka properties passed through as given (security.protocol, …).
+  std::map<std::string, std::string> properties;
 };
 
 enum class UnlistedColumnPolicy { kNull, kFail, kKeep };

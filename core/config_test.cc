@@ -249,13 +249,34 @@ TEST(ConfigTest, NotYetLandedFeaturesSaySo) {
   ExpectProblem(j, "source.credentials", "arrives with issue #11");
 }
 
-TEST(ConfigTest, KafkaSectionValidatedAndNotYetAvailable) {
+TEST(ConfigTest, KafkaSectionValidated) {
   json j = ValidConfig();
   j["kafka"] = {{"brokers", "localhost:9092"}, {"partitions", 0}, {"topic_prefix", "p"},
-                {"internal_topic_prefix", "p"}};
+                {"internal_topic_prefix", "p"}, {"compression", "brotli"}, {"replication_factor", 0},
+                {"properties", {{"sasl.password", "x"}, {"socket.timeout.ms", 5}}}, {"acks", "all"}};
   ExpectProblem(j, "kafka.partitions", "between 1 and 1024, got 0");
   ExpectProblem(j, "kafka.internal_topic_prefix", "must differ from topic_prefix");
-  ExpectProblem(j, "kafka", "arrives with issue #4");
+  ExpectProblem(j, "kafka.compression", "must be one of none, gzip, snappy, lz4, zstd");
+  ExpectProblem(j, "kafka.replication_factor", "broker default");
+  ExpectProblem(j, "kafka.properties.sasl.password", "holds a secret");
+  ExpectProblem(j, "kafka.properties.socket.timeout.ms", "must be a string");
+  ExpectProblem(j, "kafka.acks", "unknown key");
+}
+
+TEST(ConfigTest, KafkaSectionParsed) {
+  json j = ValidConfig();
+  j["kafka"] = {{"brokers", "b1:9092,b2:9092"}, {"partitions", 6}, {"compression", "zstd"},
+                {"transactions", true}, {"properties", {{"security.protocol", "ssl"}}}};
+  auto c = LoadJobConfigText(j.dump());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->kafka.has_value());
+  EXPECT_EQ(c->kafka->brokers, "b1:9092,b2:9092");
+  EXPECT_EQ(c->kafka->partitions, 6);
+  EXPECT_EQ(c->kafka->compression, "zstd");
+  EXPECT_TRUE(c->kafka->transactions);
+  EXPECT_TRUE(c->kafka->create_topics);
+  EXPECT_EQ(c->kafka->topic_prefix, "phony");
+  EXPECT_EQ(c->kafka->properties.at("security.protocol"), "ssl");
 }
 
 TEST(ConfigTest, TargetMustNotBeTheSource) {

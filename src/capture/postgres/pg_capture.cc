@@ -17,7 +17,17 @@ PgCapture::PgCapture(PgCaptureOptions options, BusProducer* producer)
 
 void PgCapture::OnAck(uint64_t batch_id) {
   absl::Status s = tracker_.Ack(batch_id);
-  if (!s.ok()) spdlog::error("capture: {}", std::string(s.message()));
+  // kNotFound: a late ack for a batch of a stream that was restarted.
+  if (!s.ok()) spdlog::debug("capture: {}", std::string(s.message()));
+}
+
+void PgCapture::OnNack(uint64_t batch_id, const absl::Status& why) {
+  {
+    std::lock_guard<std::mutex> lock(nack_mu_);
+    if (nack_reason_.ok()) nack_reason_ = why;
+  }
+  absl::Status s = tracker_.Fail(batch_id);
+  if (!s.ok()) spdlog::debug("capture: {}", std::string(s.message()));
 }
 
 namespace {
@@ -163,6 +173,13 @@ absl::StatusOr<bool> PgCapture::UseBinary(PgReplicationClient& client) {
 }
 
 absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progress) {
+  // This attempt streams from the slot's confirmed position: batches still
+  // in flight from an earlier attempt are re-sent, so they confirm nothing.
+  tracker_.Reset();
+  {
+    std::lock_guard<std::mutex> lock(nack_mu_);
+    nack_reason_ = absl::OkStatus();
+  }
   PHONY_ASSIGN_OR_RETURN(auto client, PgReplicationClient::Connect(options_.connect));
   PHONY_ASSIGN_OR_RETURN(PreflightReport report, client->Preflight(options_.filter, options_.slot));
   for (const auto& w : report.warnings) spdlog::warn("capture preflight: {}", w);
@@ -227,6 +244,14 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
   };
 
   while (true) {
+    if (tracker_.failed()) {
+      // Confirmation stops before the undelivered batch; resume from there.
+      std::lock_guard<std::mutex> lock(nack_mu_);
+      return absl::UnavailableError("the bus could not deliver a batch (" +
+                                    std::string(nack_reason_.message()) +
+                                    "); resuming from the last confirmed position " +
+                                    client->confirmed().ToString());
+    }
     PHONY_RETURN_IF_ERROR(sync_confirmations(false));
     const bool quiet = tracker_.idle() && batch.empty() && !assembler.in_transaction() &&
                        assembler.streamed_transactions() == 0;

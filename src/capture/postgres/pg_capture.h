@@ -14,6 +14,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -68,6 +69,10 @@ class PgCapture {
 
   // The bus's AckCallback must forward here.
   void OnAck(uint64_t batch_id);
+  // A bus that can fail to deliver an accepted batch (Kafka) reports it
+  // here: confirmation stops before the batch and the stream restarts from
+  // the confirmed position (which re-sends it).
+  void OnNack(uint64_t batch_id, const absl::Status& why);
 
   // Preflight only: connects, checks, and returns the report.
   absl::StatusOr<PreflightReport> Check();
@@ -94,6 +99,8 @@ class PgCapture {
   PgCaptureOptions options_;
   BusProducer* producer_;
   AckTracker tracker_;
+  std::mutex nack_mu_;
+  absl::Status nack_reason_;  // the first undelivered batch's reason
   uint64_t next_batch_id_ = 0;
   uint64_t transactions_ = 0;
   Lsn confirmed_;
