@@ -1,0 +1,98 @@
+// The bus over Kafka (core/bus.h): a producer that writes events to an
+// internal topic in the lossless internal encoding, one message per event,
+// and acks a batch when the broker has acknowledged every message of it; a
+// consumer group member that hands out consecutive messages of a partition
+// as one delivery and commits offsets only up to the unbroken prefix of
+// deliveries the downstream stage acked. docs/kafka.md has the layout.
+//
+// librdkafka stays behind these classes (pimpl): this header does not
+// include it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/bus.h"
+#include "core/config.h"
+
+namespace phony::kafka {
+
+// A batch the producer accepted but the broker never acknowledged (message
+// timeout, refusal, a producer that turned fatal): its stage must stop
+// confirming before it and resume from its last confirmed position.
+using NackCallback = std::function<void(uint64_t batch_id, const absl::Status& why)>;
+
+struct ProducerOptions {
+  KafkaConfig kafka;
+  std::string topic;          // the internal stream
+  int partitions = 1;         // of `topic`: 1, or N keyed by table + primary key
+  std::string schema_topic;   // compacted copy of every schema event (optional)
+  std::string client_id = "phony";
+  // Backpressure: Publish waits while this many messages/bytes are not yet
+  // acknowledged by the broker.
+  size_t max_in_flight_messages = 200000;
+  size_t max_in_flight_bytes = 64 << 20;
+};
+
+class KafkaBusProducer : public BusProducer {
+ public:
+  // Connects lazily (librdkafka); configuration errors are reported here.
+  static absl::StatusOr<std::unique_ptr<KafkaBusProducer>> Create(ProducerOptions options, AckCallback on_ack,
+                                                                  NackCallback on_nack);
+  ~KafkaBusProducer() override;
+
+  // Hands every event of the batch to librdkafka (idempotent producer,
+  // acks=all). Row events of an N-partition topic go to the partition of
+  // their key (Java murmur2, as PartitionForKey); transaction markers to
+  // partition 0; schema events to every partition and to the schema topic.
+  // kDeadlineExceeded (batch intact) while too much is in flight.
+  absl::Status Publish(EventBatch&& batch, absl::Duration timeout) override;
+  // Waits up to 30 s for everything in flight.
+  void Close() override;
+  // Waits for in-flight messages; kDeadlineExceeded if some remain.
+  absl::Status Flush(absl::Duration timeout);
+  size_t in_flight_batches() const;
+  // How many times the producer was rebuilt after a fatal error.
+  int rebuilds() const;
+
+  struct Impl;  // opaque (librdkafka callbacks reach it)
+
+ private:
+  explicit KafkaBusProducer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ConsumerOptions {
+  KafkaConfig kafka;
+  std::string group_id;
+  // Topic names, or patterns starting with '^' (regular expressions).
+  std::vector<std::string> topics;
+  size_t max_batch_events = 10000;
+};
+
+class KafkaBusConsumer : public BusConsumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaBusConsumer>> Create(ConsumerOptions options);
+  ~KafkaBusConsumer() override;
+
+  // Consecutive messages of one partition (read_committed), decoded. A
+  // message that does not decode stops the stream: kDataLoss naming its
+  // topic, partition and offset (nothing after it is handed out).
+  absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration timeout) override;
+  // Commits the partition's offset up to the unbroken prefix of acked
+  // deliveries. An ack for a partition this member lost in a rebalance is
+  // ignored (the new owner reads it again from the committed offset).
+  absl::Status Ack(const KafkaOffset& offset) override;
+
+  struct Impl;  // opaque (librdkafka callbacks reach it)
+
+ private:
+  explicit KafkaBusConsumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace phony::kafka
