@@ -13,6 +13,9 @@
 #include "core/state_store.h"
 #include "spdlog/spdlog.h"
 #include "src/capture/postgres/pg_capture.h"
+#include "src/kafka/kafka_admin.h"
+#include "src/kafka/kafka_bus.h"
+#include "src/kafka/kafka_topics.h"
 
 namespace phony::cli {
 namespace {
@@ -89,6 +92,53 @@ void RunNullSink(BusConsumer* consumer) {
 
 }  // namespace
 
+namespace {
+
+// Capture into the job's internal raw topic (and its schema topic), the
+// slot confirmed only up to what the broker acknowledged.
+int RunToKafka(const JobConfig& config, const pg::PgCaptureOptions& opts) {
+  const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
+  std::map<std::string, std::string> raw_configs;
+  if (config.kafka->raw_retention_ms >= 0) raw_configs["retention.ms"] = std::to_string(config.kafka->raw_retention_ms);
+  absl::Status ready = kafka::EnsureTopics(
+      *config.kafka,
+      {{.name = topics.raw, .partitions = config.kafka->partitions,
+        .replication_factor = config.kafka->replication_factor, .configs = raw_configs},
+       {.name = topics.schemas, .partitions = 1, .replication_factor = config.kafka->replication_factor,
+        .configs = {{"cleanup.policy", "compact"}}}});
+  if (!ready.ok()) {
+    spdlog::error("capture: {}", std::string(ready.message()));
+    return ExitCodeFor(ready);
+  }
+  pg::PgCapture* capture_ptr = nullptr;
+  auto producer = kafka::KafkaBusProducer::Create(
+      {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
+       .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name},
+      [&](uint64_t id) { capture_ptr->OnAck(id); },
+      [&](uint64_t id, const absl::Status& why) { capture_ptr->OnNack(id, why); });
+  if (!producer.ok()) {
+    spdlog::error("capture: {}", std::string(producer.status().message()));
+    return kExitConfig;
+  }
+  pg::PgCapture capture(opts, producer->get());
+  capture_ptr = &capture;
+  spdlog::info("capture: writing to kafka topic {} ({} partitions) at {}", topics.raw,
+               config.kafka->partitions, config.kafka->brokers);
+  absl::Status s = capture.Run(g_stop);
+  (*producer)->Close();
+  spdlog::info("capture: stopped after {} transactions; confirmed {}", capture.transactions_published(),
+               capture.confirmed().ToString());
+  // The producer outlives no callback target: silence it before `capture` goes.
+  producer->reset();
+  if (!s.ok()) {
+    spdlog::error("capture: {}", std::string(s.message()));
+    return ExitCodeFor(s);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int RunCapture(const CaptureFlags& flags) {
   auto config = LoadJobConfigFile(flags.config_path);
   if (!config.ok()) {
@@ -104,8 +154,14 @@ int RunCapture(const CaptureFlags& flags) {
     std::cerr << "phony capture: MySQL/MariaDB capture arrives with issue #9\n";
     return kExitUsage;
   }
-  if (flags.sink.empty() && !flags.check_only) {
-    std::cerr << "phony capture: give --sink jsonl or --sink null (the Kafka sink arrives with issue #4)\n";
+  std::string sink = flags.sink;
+  if (sink.empty()) sink = config->kafka ? "kafka" : "";
+  if (sink.empty() && !flags.check_only) {
+    std::cerr << "phony capture: give --sink jsonl or --sink null, or a kafka section in the config\n";
+    return kExitUsage;
+  }
+  if (sink == "kafka" && !config->kafka) {
+    std::cerr << "phony capture: --sink kafka needs a kafka section in " << flags.config_path << "\n";
     return kExitUsage;
   }
 
@@ -173,14 +229,15 @@ int RunCapture(const CaptureFlags& flags) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  if (sink == "kafka") return RunToKafka(*config, opts);
   auto consumer = bus.CreateConsumer();
   std::atomic<bool> sink_failed{false};
-  std::thread sink = flags.sink == "null"
-                         ? std::thread(RunNullSink, consumer.get())
-                         : std::thread(RunJsonlSink, consumer.get(), config->name, &sink_failed, &bus);
+  std::thread sink_thread = sink == "null"
+                                ? std::thread(RunNullSink, consumer.get())
+                                : std::thread(RunJsonlSink, consumer.get(), config->name, &sink_failed, &bus);
   absl::Status s = capture.Run(g_stop);
   producer->Close();
-  sink.join();
+  sink_thread.join();
   spdlog::info("capture: stopped after {} transactions; confirmed {}",
                capture.transactions_published(), capture.confirmed().ToString());
   if (sink_failed.load()) return kExitSource;

@@ -1,4 +1,6 @@
-// `phony capture`: runs the capture stage for the job's source. With
+// `phony capture`: runs the capture stage for the job's source. With a
+// `kafka` section (or `--sink kafka`) it writes the job's internal raw topic
+// and confirms the slot only up to what the broker acknowledged. With
 // `--sink jsonl` it streams Debezium-style envelopes to stdout through the
 // embedded bus, acking each batch once written, so the slot is confirmed
 // only for what was printed.

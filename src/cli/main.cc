@@ -108,9 +108,10 @@ int main(int argc, char** argv) {
                  "arrives with issue #9)");
   capture->add_option("-c,--config", capture_flags.config_path, "Job config (JSON)")->required();
   capture->add_option("--sink", capture_flags.sink,
-                      "Where changes go: jsonl (Debezium-style envelopes on stdout, one per line) "
-                      "or null (acknowledged and dropped, for benchmarks); Kafka arrives with issue #4")
-      ->check(CLI::IsMember({"jsonl", "null"}));
+                      "Where changes go: kafka (the job's internal raw topic; the default when the "
+                      "config has a kafka section), jsonl (Debezium-style envelopes on stdout, one "
+                      "per line) or null (acknowledged and dropped, for benchmarks)")
+      ->check(CLI::IsMember({"kafka", "jsonl", "null"}));
   capture->add_option("--stop-at-lsn", capture_flags.stop_at_lsn,
                       "Stop once everything up to this LSN (e.g. 0/16B3748) is confirmed");
   capture->add_option("--stop-after-idle", capture_flags.stop_after_idle_seconds,
