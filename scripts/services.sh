@@ -129,59 +129,14 @@ SQL
 }
 
 start_kafka() {
-  local dir="$root/kafka" port cport libs="$cache/kafka/libs"
-  [ -d "$libs" ] || die "Kafka jars missing: run scripts/install.sh"
-  port="$(free_port)"; cport="$(free_port)"
-  mkdir -p "$dir/logs"
-  cat >"$dir/server.properties" <<CONF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/logs
-num.partitions=1
-auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=4
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-log.flush.interval.messages=9223372036854775807
-CONF
-  cat >"$dir/log4j2.properties" <<CONF
-rootLogger.level = WARN
-rootLogger.appenderRef.file.ref = FILE
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = $dir/server.log
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-CONF
-  local java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
-                   -Dlog4j2.configurationFile="$dir/log4j2.properties")
-  local cluster_id
-  cluster_id="$(java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
-  java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster_id" \
-    -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
-    || { cat "$dir/format.log" >&2; die "kafka: storage format failed"; }
-  setsid java "${java_opts[@]}" -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
-    </dev/null >"$dir/stdout.log" 2>&1 &
-  echo $! >"$dir/kafka.pid"
+  local dir="$root/kafka" brokers
+  brokers="$("$here/scripts/kafka_broker.sh" start "$dir")"
   {
-    echo "PHONY_KAFKA_BROKERS=127.0.0.1:$port"
+    echo "PHONY_KAFKA_BROKERS=$brokers"
     echo "PHONY_KAFKA_PIDFILE=$dir/kafka.pid"
     echo "PHONY_KAFKA_CONFIG=$dir/server.properties"
   } >>"$envfile"
-  wait_for 90 kafka kcat -b "127.0.0.1:$port" -L -m 2 \
-    || { tail -40 "$dir/stdout.log" "$dir/server.log" >&2; die "kafka: broker did not answer"; }
-  log "kafka listening on 127.0.0.1:$port"
+  log "kafka listening on $brokers"
 }
 
 stop_all() {

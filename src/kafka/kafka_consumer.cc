@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<KafkaBusConsumer>> KafkaBusConsumer::Create(Consu
 
 KafkaBusConsumer::~KafkaBusConsumer() {
   if (impl_->stash) rd_kafka_message_destroy(impl_->stash);
+  impl_->stash = nullptr;
   rd_kafka_consumer_close(impl_->rk.get());
 }
 
@@ -128,9 +129,13 @@ absl::StatusOr<std::optional<Delivery>> KafkaBusConsumer::Poll(absl::Duration ti
   while (true) {
     auto event = DecodeEvent(std::string_view(static_cast<const char*>(m->payload), m->len));
     if (!event.ok()) {
+      if (!d.batch.events.empty()) {
+        im.stash = m;  // hand out what came before it; the next Poll stops here
+        break;
+      }
       const std::string where = d.offset.topic + "[" + std::to_string(m->partition) + "]@" + std::to_string(m->offset);
-      rd_kafka_message_destroy(m);
-      // Nothing of this partition after the bad message is handed out.
+      // Kept: every later Poll stops at the same message.
+      im.stash = m;
       return absl::DataLossError("kafka consumer: message at " + where + " does not decode (" +
                                  std::string(event.status().message()) + "); the stream stops there");
     }

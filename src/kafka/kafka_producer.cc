@@ -90,12 +90,9 @@ void KafkaBusProducer::Impl::Finish(PendingBatch* b) {
   rd_kafka_resp_err_t err;
   {
     std::lock_guard<std::mutex> lock(mu);
-    in_flight_messages -= b->messages;
-    in_flight_bytes -= b->bytes;
-    --in_flight_batches;
     err = b->error;
   }
-  drained.notify_all();
+  // The stage hears of the batch before Flush() can return.
   if (!silent.load()) {
     if (ok) {
       on_ack(b->id);
@@ -104,6 +101,13 @@ void KafkaBusProducer::Impl::Finish(PendingBatch* b) {
                                          options.topic));
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    in_flight_messages -= b->messages;
+    in_flight_bytes -= b->bytes;
+    --in_flight_batches;
+  }
+  drained.notify_all();
   delete b;
 }
 

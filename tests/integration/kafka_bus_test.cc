@@ -1,0 +1,275 @@
+// The bus over a real Kafka broker (scripts/services.sh): every event type
+// and value kind round-trips byte for byte; one partition replays publish
+// order; N partitions keep per-key order on the partition Java's murmur2
+// picks; the consumer commits only the acked prefix; a malformed message
+// stops the stream with its offset; missing topics and an unreachable broker
+// are clear errors and nothing is acked that was not delivered.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event_codec.h"
+#include "core/testing/sample_events.h"
+#include "core/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "src/kafka/kafka_admin.h"
+#include "src/kafka/kafka_bus.h"
+#include "src/kafka/kafka_topics.h"
+#include "tests/integration/services_env.h"
+
+namespace phony::kafka {
+namespace {
+
+using ::phony::testing::ServiceEnv;
+using ::phony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class KafkaBusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.brokers = ServiceEnv("PHONY_KAFKA_BROKERS");
+    topic_ = std::string("bus_") + std::to_string(getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+  std::unique_ptr<KafkaBusProducer> Producer(int partitions = 1) {
+    EXPECT_OK(EnsureTopics(config_, {{.name = topic_, .partitions = partitions}}));
+    auto p = KafkaBusProducer::Create(
+        {.kafka = config_, .topic = topic_, .partitions = partitions},
+        [this](uint64_t id) {
+          std::lock_guard<std::mutex> lock(mu_);
+          acked_.insert(id);
+        },
+        [this](uint64_t id, const absl::Status& why) {
+          std::lock_guard<std::mutex> lock(mu_);
+          nacked_[id] = why;
+        });
+    EXPECT_OK(p.status());
+    return p.ok() ? std::move(*p) : nullptr;
+  }
+  std::unique_ptr<KafkaBusConsumer> Consumer(const std::string& group, size_t max_batch = 10000) {
+    auto c = KafkaBusConsumer::Create(
+        {.kafka = config_, .group_id = group, .topics = {topic_}, .max_batch_events = max_batch});
+    EXPECT_OK(c.status());
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  // Polls until `n` events arrived (or 60 s passed), acking each delivery.
+  std::vector<std::pair<int32_t, Event>> ReadEvents(BusConsumer& c, size_t n, bool ack = true) {
+    std::vector<std::pair<int32_t, Event>> out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+      auto d = c.Poll(absl::Milliseconds(500));
+      EXPECT_OK(d.status());
+      if (!d.ok() || !d->has_value()) continue;
+      for (auto& e : (*d)->batch.events) out.emplace_back((*d)->offset.partition, std::move(e));
+      if (ack) {
+        EXPECT_OK(c.Ack((*d)->offset));
+      }
+    }
+    return out;
+  }
+  size_t Acked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acked_.size();
+  }
+
+  KafkaConfig config_;
+  std::string topic_;
+  std::mutex mu_;
+  std::set<uint64_t> acked_;
+  std::map<uint64_t, absl::Status> nacked_;
+};
+
+ChangeEvent Row(const std::string& table, int64_t key, int64_t seq, uint64_t lsn) {
+  ChangeEvent c;
+  c.op = ChangeOp::kInsert;
+  c.table = TableId{"db", "public", table};
+  c.key_columns = {0};
+  c.after = phony::Row{Value::Int64(key), Value::Int64(seq)};
+  c.position = EventPosition::Postgres(Lsn(lsn), static_cast<uint32_t>(seq));
+  return c;
+}
+
+TEST_F(KafkaBusTest, EveryEventAndValueKindRoundTripsByteForByte) {
+  auto producer = Producer();
+  ASSERT_NE(producer, nullptr);
+  std::vector<Event> events = ::phony::testing::SampleEvents();
+  EventBatch b{.id = 1, .events = events};
+  ASSERT_OK(producer->Publish(std::move(b), absl::Seconds(10)));
+  ASSERT_OK(producer->Flush(absl::Seconds(30)));
+  EXPECT_EQ(Acked(), 1u);
+  auto consumer = Consumer(topic_ + "_g");
+  const auto got = ReadEvents(*consumer, events.size());
+  ASSERT_EQ(got.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(got[i].second, events[i]) << DescribeEvent(events[i]);
+    std::string want, have;
+    EncodeEvent(events[i], &want);
+    EncodeEvent(got[i].second, &have);
+    EXPECT_EQ(have, want);
+  }
+}
+
+TEST_F(KafkaBusTest, OnePartitionReplaysPublishOrder) {
+  auto producer = Producer();
+  ASSERT_NE(producer, nullptr);
+  constexpr int kBatches = 20, kPerBatch = 500;
+  for (int b = 0; b < kBatches; ++b) {
+    EventBatch batch{.id = static_cast<uint64_t>(b + 1)};
+    for (int i = 0; i < kPerBatch; ++i) {
+      const int seq = b * kPerBatch + i;
+      batch.events.push_back(Row("t" + std::to_string(seq % 7), seq % 13, seq, 100 + static_cast<uint64_t>(seq)));
+    }
+    ASSERT_OK(producer->Publish(std::move(batch), absl::Seconds(10)));
+  }
+  ASSERT_OK(producer->Flush(absl::Seconds(30)));
+  EXPECT_EQ(Acked(), static_cast<size_t>(kBatches));
+  auto consumer = Consumer(topic_ + "_g");
+  const auto got = ReadEvents(*consumer, kBatches * kPerBatch);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kBatches * kPerBatch));
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(std::get<ChangeEvent>(got[i].second).after->at(1), Value::Int64(static_cast<int64_t>(i)))
+        << "event " << i << " out of order";
+  }
+}
+
+TEST_F(KafkaBusTest, KeyedPartitionsKeepPerKeyOrderOnJavasPartition) {
+  constexpr int kPartitions = 6, kEvents = 3000, kKeys = 50;
+  auto producer = Producer(kPartitions);
+  ASSERT_NE(producer, nullptr);
+  for (int b = 0; b < 10; ++b) {
+    EventBatch batch{.id = static_cast<uint64_t>(b + 1)};
+    for (int i = 0; i < kEvents / 10; ++i) {
+      const int seq = b * (kEvents / 10) + i;
+      batch.events.push_back(Row("users", seq % kKeys, seq, 100 + static_cast<uint64_t>(seq)));
+    }
+    ASSERT_OK(producer->Publish(std::move(batch), absl::Seconds(10)));
+  }
+  ASSERT_OK(producer->Flush(absl::Seconds(30)));
+  auto consumer = Consumer(topic_ + "_g");
+  const auto got = ReadEvents(*consumer, kEvents);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kEvents));
+  std::map<int64_t, int64_t> last_seq;
+  std::set<int32_t> used;
+  for (const auto& [partition, event] : got) {
+    const auto& c = std::get<ChangeEvent>(event);
+    const int64_t key = c.after->at(0).int64_value(), seq = c.after->at(1).int64_value();
+    EXPECT_EQ(partition, PartitionForKey(EventKey(c), kPartitions)) << "key " << key;
+    auto [it, first] = last_seq.emplace(key, seq);
+    if (!first) {
+      EXPECT_GT(seq, it->second) << "key " << key << " out of order";
+      it->second = seq;
+    }
+    used.insert(partition);
+  }
+  EXPECT_EQ(last_seq.size(), static_cast<size_t>(kKeys));
+  EXPECT_GT(used.size(), 3u) << "keys spread over the partitions";
+}
+
+TEST_F(KafkaBusTest, ConsumerCommitsOnlyTheAckedPrefix) {
+  auto producer = Producer();
+  ASSERT_NE(producer, nullptr);
+  for (int b = 0; b < 3; ++b) {
+    EventBatch batch{.id = static_cast<uint64_t>(b + 1)};
+    for (int i = 0; i < 100; ++i) batch.events.push_back(Row("t", i, b * 100 + i, 100 + static_cast<uint64_t>(b * 100 + i)));
+    ASSERT_OK(producer->Publish(std::move(batch), absl::Seconds(10)));
+  }
+  ASSERT_OK(producer->Flush(absl::Seconds(30)));
+  const std::string group = topic_ + "_g";
+  {
+    auto first = Consumer(group, /*max_batch=*/100);
+    std::vector<Delivery> deliveries;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    size_t events = 0;
+    while (events < 300 && std::chrono::steady_clock::now() < deadline) {
+      auto d = first->Poll(absl::Milliseconds(500));
+      ASSERT_OK(d.status());
+      if (!d->has_value()) continue;
+      events += (*d)->batch.events.size();
+      deliveries.push_back(std::move(**d));
+    }
+    ASSERT_EQ(events, 300u);
+    ASSERT_GE(deliveries.size(), 3u);
+    // Ack everything but the second delivery: the commit stops before it.
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      if (i != 1) {
+        ASSERT_OK(first->Ack(deliveries[i].offset));
+      }
+    }
+    EXPECT_THAT(first->Ack(deliveries[0].offset), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  auto second = Consumer(group, 100);
+  const auto again = ReadEvents(*second, 1);
+  ASSERT_FALSE(again.empty());
+  // The first unacked event is the first of the second delivery.
+  EXPECT_GT(std::get<ChangeEvent>(again[0].second).after->at(1).int64_value(), 0);
+  EXPECT_LT(std::get<ChangeEvent>(again[0].second).after->at(1).int64_value(), 300);
+}
+
+TEST_F(KafkaBusTest, MalformedMessageStopsTheStreamWithItsOffset) {
+  auto producer = Producer();
+  ASSERT_NE(producer, nullptr);
+  ASSERT_OK(producer->Publish(EventBatch{.id = 1, .events = {Row("t", 1, 0, 100)}}, absl::Seconds(10)));
+  ASSERT_OK(producer->Flush(absl::Seconds(30)));
+  const std::string cmd = "printf 'not an event' | kcat -P -b " + config_.brokers + " -t " + topic_ + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_OK(producer->Publish(EventBatch{.id = 2, .events = {Row("t", 2, 1, 101)}}, absl::Seconds(10)));
+  ASSERT_OK(producer->Flush(absl::Seconds(30)));
+  auto consumer = Consumer(topic_ + "_g");
+  absl::Status stopped;
+  size_t events = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (stopped.ok() && std::chrono::steady_clock::now() < deadline) {
+    auto d = consumer->Poll(absl::Milliseconds(500));
+    if (!d.ok()) {
+      stopped = d.status();
+    } else if (d->has_value()) {
+      events += (*d)->batch.events.size();
+    }
+  }
+  EXPECT_THAT(stopped, StatusIs(absl::StatusCode::kDataLoss, HasSubstr(topic_ + "[0]@1")));
+  EXPECT_EQ(events, 1u) << "nothing after the bad message";
+}
+
+TEST_F(KafkaBusTest, MissingTopicAndUnreachableBrokerAreClearErrors) {
+  KafkaConfig strict = config_;
+  strict.create_topics = false;
+  EXPECT_THAT(EnsureTopics(strict, {{.name = topic_ + "_missing"}}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(topic_ + "_missing")));
+
+  KafkaConfig dead;
+  dead.brokers = "127.0.0.1:1";
+  EXPECT_THAT(EnsureTopics(dead, {{.name = topic_}}, absl::Seconds(3)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("127.0.0.1:1")));
+
+  // A producer that cannot reach a broker never acks: the batch is nacked
+  // once its messages time out.
+  dead.properties["message.timeout.ms"] = "2000";
+  std::atomic<int> acks{0};
+  std::atomic<bool> nacked{false};
+  absl::Status why;
+  std::mutex why_mu;
+  auto p = KafkaBusProducer::Create({.kafka = dead, .topic = topic_}, [&](uint64_t) { ++acks; },
+                                    [&](uint64_t, const absl::Status& s) {
+                                      std::lock_guard<std::mutex> lock(why_mu);
+                                      why = s;
+                                      nacked = true;
+                                    });
+  ASSERT_OK(p.status());
+  ASSERT_OK((*p)->Publish(EventBatch{.id = 1, .events = {Row("t", 1, 0, 100)}}, absl::Seconds(10)));
+  for (int i = 0; i < 100 && !nacked; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(nacked.load());
+  EXPECT_EQ(acks.load(), 0);
+  std::lock_guard<std::mutex> lock(why_mu);
+  EXPECT_THAT(why, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("not delivered")));
+}
+
+}  // namespace
+}  // namespace phony::kafka
