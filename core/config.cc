@@ -506,7 +506,9 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
     KafkaConfig kc;
     c.CheckKeys(*k, "kafka", {"brokers", "topic_prefix", "internal_topic_prefix", "partitions",
                               "replication_factor", "create_topics", "compression", "linger_ms",
-                              "batch_bytes", "raw_retention_ms", "transactions", "properties"});
+                              "batch_bytes", "raw_retention_ms", "transactions", "properties",
+                              "public_partitions", "decimal_handling", "include_schema",
+                              "tombstones_on_delete", "transaction_metadata"});
     if (auto b = c.String(*k, "kafka", "brokers", true)) kc.brokers = *b;
     if (auto p = c.String(*k, "kafka", "topic_prefix", false)) kc.topic_prefix = *p;
     if (auto p = c.String(*k, "kafka", "internal_topic_prefix", false)) kc.internal_topic_prefix = *p;
@@ -523,6 +525,13 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
     if (auto n = c.Integer(*k, "kafka", "batch_bytes", false, 1024, 64 << 20)) kc.batch_bytes = static_cast<int>(*n);
     if (auto n = c.Integer(*k, "kafka", "raw_retention_ms", false, -1, INT64_MAX)) kc.raw_retention_ms = *n;
     if (auto b = c.Bool(*k, "kafka", "transactions")) kc.transactions = *b;
+    if (auto n = c.Integer(*k, "kafka", "public_partitions", false, 1, 1024)) kc.public_partitions = static_cast<int>(*n);
+    if (auto s = c.OneOf(*k, "kafka", "decimal_handling", false, {"precise", "string", "double"})) {
+      kc.decimal_handling = *s;
+    }
+    if (auto b = c.Bool(*k, "kafka", "include_schema")) kc.include_schema = *b;
+    if (auto b = c.Bool(*k, "kafka", "tombstones_on_delete")) kc.tombstones_on_delete = *b;
+    if (auto b = c.Bool(*k, "kafka", "transaction_metadata")) kc.transaction_metadata = *b;
     if (const json* props = c.Object(*k, "kafka", "properties", false)) {
       for (const auto& [key, value] : props->items()) {
         if (!value.is_string()) {

@@ -61,6 +61,13 @@ struct KafkaConfig {
   // Exactly-once raw stream: a transactional producer writes the events and
   // the capture position in one Kafka transaction.
   bool transactions = false;
+  // Public topics (<topic_prefix>.<schema>.<table>): partitions, and
+  // Debezium's converter settings.
+  int public_partitions = 1;
+  std::string decimal_handling = "precise";  // precise, string, double
+  bool include_schema = true;                // JsonConverter schemas.enable
+  bool tombstones_on_delete = true;
+  bool transaction_metadata = true;          // <topic_prefix>.transaction BEGIN/END records
   // librdkafka properties passed through as given (security.protocol, …).
   std::map<std::string, std::string> properties;
 };

@@ -55,6 +55,15 @@ class KafkaBusProducer : public BusProducer {
   void Close() override;
   // Waits for in-flight messages; kDeadlineExceeded if some remain.
   absl::Status Flush(absl::Duration timeout);
+
+  // Already rendered records (PublicTopicWriter), acked or nacked as one
+  // batch like Publish. Partitioned by murmur2 of the key (Java's choice);
+  // keyless records go to partition 0. kDeadlineExceeded leaves nothing sent.
+  struct Record {
+    std::string topic, key, value;
+    bool tombstone = false;  // null value
+  };
+  absl::Status PublishRecords(uint64_t batch_id, const std::vector<Record>& records, absl::Duration timeout);
   size_t in_flight_batches() const;
   // How many times the producer was rebuilt after a fatal error.
   int rebuilds() const;

@@ -1,57 +1,12 @@
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "core/event_codec.h"
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/kafka/kafka_bus.h"
 #include "src/kafka/kafka_topics.h"
+#include "src/kafka/producer_impl.h"
 #include "src/kafka/rdkafka_util.h"
 
 namespace phony::kafka {
-
-// One published batch: acked once every message of it is acknowledged.
-struct PendingBatch {
-  uint64_t id = 0;
-  // Messages not yet reported, plus one held by Publish until it has
-  // produced them all (so a fast broker cannot ack half a batch).
-  std::atomic<int64_t> remaining{1};
-  std::atomic<bool> failed{false};
-  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;  // the first failure, under Impl::mu
-  size_t messages = 0;
-  size_t bytes = 0;
-};
-
-struct KafkaBusProducer::Impl {
-  ProducerOptions options;
-  AckCallback on_ack;
-  NackCallback on_nack;
-
-  Handle rk;
-  rd_kafka_topic_t* topic = nullptr;
-  rd_kafka_topic_t* schema_topic = nullptr;
-  std::thread poller;
-  std::atomic<bool> stop_polling{false};
-
-  mutable std::mutex mu;
-  std::condition_variable drained;
-  size_t in_flight_messages = 0;
-  size_t in_flight_bytes = 0;
-  size_t in_flight_batches = 0;
-  std::atomic<bool> fatal{false};
-  std::string fatal_reason;
-  std::atomic<bool> silent{false};  // shutting down: no callbacks into the stage
-  int rebuilds = 0;
-  std::string key_buf, value_buf;
-
-  absl::Status Build();
-  void Teardown();
-  void Finish(PendingBatch* b);
-  void Produce(rd_kafka_topic_t* t, int32_t partition, const std::string& key, const std::string& value,
-               PendingBatch* b);
-};
 
 namespace {
 
@@ -131,7 +86,7 @@ absl::Status KafkaBusProducer::Impl::Build() {
   rd_kafka_conf_set_error_cb(conf.get(), OnError);
   rd_kafka_conf_set_opaque(conf.get(), this);
   PHONY_ASSIGN_OR_RETURN(rk, NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
-  topic = rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr);
+  if (!options.topic.empty()) topic = rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr);
   if (!options.schema_topic.empty()) schema_topic = rd_kafka_topic_new(rk.get(), options.schema_topic.c_str(), nullptr);
   fatal = false;
   stop_polling = false;
@@ -152,15 +107,19 @@ void KafkaBusProducer::Impl::Teardown() {
   rd_kafka_flush(rk.get(), 1000);
   if (topic) rd_kafka_topic_destroy(topic);
   if (schema_topic) rd_kafka_topic_destroy(schema_topic);
+  for (auto& [name, t] : named_topics) rd_kafka_topic_destroy(t);
+  named_topics.clear();
   topic = schema_topic = nullptr;
   rk.reset();
 }
 
 void KafkaBusProducer::Impl::Produce(rd_kafka_topic_t* t, int32_t partition, const std::string& key,
-                                     const std::string& value, PendingBatch* b) {
+                                     const std::string& value, PendingBatch* b, bool null_value) {
   while (true) {
-    const int rc = rd_kafka_produce(t, partition, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()),
-                                    value.size(), key.empty() ? nullptr : key.data(), key.size(), b);
+    const int rc = rd_kafka_produce(t, partition, RD_KAFKA_MSG_F_COPY,
+                                    null_value ? nullptr : const_cast<char*>(value.data()),
+                                    null_value ? 0 : value.size(), key.empty() ? nullptr : key.data(),
+                                    key.size(), b);
     if (rc == 0) return;
     const rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !fatal.load()) {
@@ -175,6 +134,40 @@ void KafkaBusProducer::Impl::Produce(rd_kafka_topic_t* t, int32_t partition, con
     if (b->remaining.fetch_sub(1) == 1) Finish(b);
     return;
   }
+}
+
+rd_kafka_topic_t* KafkaBusProducer::Impl::TopicHandle(const std::string& name) {
+  auto it = named_topics.find(name);
+  if (it != named_topics.end()) return it->second;
+  return named_topics.emplace(name, rd_kafka_topic_new(rk.get(), name.c_str(), nullptr)).first->second;
+}
+
+absl::Status KafkaBusProducer::Impl::Admit(size_t messages, size_t bytes, absl::Time deadline) {
+  if (fatal.load()) {
+    // librdkafka fails everything queued on a fatal error; once those nacks
+    // are out, a new producer (new producer id) takes over.
+    std::unique_lock<std::mutex> lock(mu);
+    drained.wait_for(lock, std::chrono::seconds(10), [&] { return in_flight_batches == 0; });
+    lock.unlock();
+    Teardown();
+    PHONY_RETURN_IF_ERROR(Build());
+    ++rebuilds;
+    spdlog::warn("kafka producer: rebuilt after a fatal error");
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  while (in_flight_messages > 0 && (in_flight_messages + messages > options.max_in_flight_messages ||
+                                    in_flight_bytes + bytes > options.max_in_flight_bytes)) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError("kafka producer: " + std::to_string(in_flight_messages) +
+                                         " messages still unacknowledged by the broker");
+    }
+    drained.wait_for(lock, absl::ToChronoMilliseconds(std::min(left, absl::Milliseconds(100))));
+  }
+  in_flight_messages += messages;
+  in_flight_bytes += bytes;
+  ++in_flight_batches;
+  return absl::OkStatus();
 }
 
 KafkaBusProducer::KafkaBusProducer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -200,17 +193,6 @@ KafkaBusProducer::~KafkaBusProducer() {
 absl::Status KafkaBusProducer::Publish(EventBatch&& batch, absl::Duration timeout) {
   Impl& im = *impl_;
   const absl::Time deadline = absl::Now() + timeout;
-  if (im.fatal.load()) {
-    // librdkafka fails everything queued on a fatal error; once those nacks
-    // are out, a new producer (new producer id) takes over.
-    std::unique_lock<std::mutex> lock(im.mu);
-    im.drained.wait_for(lock, std::chrono::seconds(10), [&] { return im.in_flight_batches == 0; });
-    lock.unlock();
-    im.Teardown();
-    PHONY_RETURN_IF_ERROR(im.Build());
-    ++im.rebuilds;
-    spdlog::warn("kafka producer: rebuilt after a fatal error");
-  }
   const int partitions = im.options.partitions;
   size_t messages = 0, bytes = 0;
   for (const Event& e : batch.events) {
@@ -220,21 +202,7 @@ absl::Status KafkaBusProducer::Publish(EventBatch&& batch, absl::Duration timeou
     messages += copies;
     bytes += copies * (ApproximateSize(e) + 64);
   }
-  {
-    std::unique_lock<std::mutex> lock(im.mu);
-    while (im.in_flight_messages > 0 && (im.in_flight_messages + messages > im.options.max_in_flight_messages ||
-                                         im.in_flight_bytes + bytes > im.options.max_in_flight_bytes)) {
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) {
-        return absl::DeadlineExceededError("kafka producer: " + std::to_string(im.in_flight_messages) +
-                                           " messages still unacknowledged by the broker");
-      }
-      im.drained.wait_for(lock, absl::ToChronoMilliseconds(std::min(left, absl::Milliseconds(100))));
-    }
-    im.in_flight_messages += messages;
-    im.in_flight_bytes += bytes;
-    ++im.in_flight_batches;
-  }
+  PHONY_RETURN_IF_ERROR(im.Admit(messages, bytes, deadline));
   auto* pending = new PendingBatch;
   pending->id = batch.id;
   pending->messages = messages;
@@ -261,6 +229,25 @@ absl::Status KafkaBusProducer::Publish(EventBatch&& batch, absl::Duration timeou
     }
   }
   batch.events.clear();
+  if (pending->remaining.fetch_sub(1) == 1) im.Finish(pending);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaBusProducer::PublishRecords(uint64_t batch_id, const std::vector<Record>& records,
+                                              absl::Duration timeout) {
+  Impl& im = *impl_;
+  size_t bytes = 0;
+  for (const Record& r : records) bytes += r.key.size() + r.value.size() + 64;
+  PHONY_RETURN_IF_ERROR(im.Admit(records.size(), bytes, absl::Now() + timeout));
+  auto* pending = new PendingBatch;
+  pending->id = batch_id;
+  pending->messages = records.size();
+  pending->bytes = bytes;
+  pending->remaining = static_cast<int64_t>(records.size()) + 1;
+  for (const Record& r : records) {
+    im.Produce(im.TopicHandle(r.topic), r.key.empty() ? 0 : RD_KAFKA_PARTITION_UA, r.key, r.value, pending,
+               r.tombstone);
+  }
   if (pending->remaining.fetch_sub(1) == 1) im.Finish(pending);
   return absl::OkStatus();
 }

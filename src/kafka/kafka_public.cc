@@ -1,0 +1,171 @@
+#include "src/kafka/kafka_public.h"
+
+#include "absl/time/clock.h"
+#include "core/status_macros.h"
+#include "spdlog/spdlog.h"
+#include "src/kafka/kafka_admin.h"
+#include "src/kafka/kafka_topics.h"
+
+namespace phony::kafka {
+
+EnvelopeOptions PublicTopicWriter::EnvelopeOptionsFor(const KafkaConfig& kafka) {
+  EnvelopeOptions o;
+  o.decimal_handling = kafka.decimal_handling == "string"   ? DecimalHandling::kString
+                       : kafka.decimal_handling == "double" ? DecimalHandling::kDouble
+                                                            : DecimalHandling::kPrecise;
+  o.include_schema = kafka.include_schema;
+  o.topic_prefix = kafka.topic_prefix;
+  return o;
+}
+
+PublicTopicWriter::PublicTopicWriter(PublicWriterOptions options, std::unique_ptr<KafkaBusProducer> producer)
+    : options_(std::move(options)), envelope_(EnvelopeOptionsFor(options_.kafka)), producer_(std::move(producer)) {}
+
+PublicTopicWriter::~PublicTopicWriter() = default;
+
+absl::StatusOr<std::unique_ptr<PublicTopicWriter>> PublicTopicWriter::Create(PublicWriterOptions options,
+                                                                            AckCallback on_ack,
+                                                                            NackCallback on_nack) {
+  PHONY_ASSIGN_OR_RETURN(auto producer,
+                         KafkaBusProducer::Create({.kafka = options.kafka, .client_id = options.client_id},
+                                                  std::move(on_ack), std::move(on_nack)));
+  return std::unique_ptr<PublicTopicWriter>(new PublicTopicWriter(std::move(options), std::move(producer)));
+}
+
+absl::Status PublicTopicWriter::EnsureTopic(const std::string& topic) {
+  if (topics_ready_.count(topic)) return absl::OkStatus();
+  PHONY_RETURN_IF_ERROR(EnsureTopics(options_.kafka, {{.name = topic,
+                                                       .partitions = options_.kafka.public_partitions,
+                                                       .replication_factor = options_.kafka.replication_factor}}));
+  topics_ready_.insert(topic);
+  return absl::OkStatus();
+}
+
+namespace {
+
+bool KeyChanged(const ChangeEvent& c) {
+  if (!c.before || !c.after) return false;
+  for (uint16_t i : c.key_columns) {
+    if (i >= c.before->size() || i >= c.after->size()) continue;
+    const Value& b = (*c.before)[i];
+    if (b.is_null() || b.is_unchanged()) continue;  // an old image without the key says nothing
+    if (!(b == (*c.after)[i])) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>* out) {
+  const std::string& prefix = options_.kafka.topic_prefix;
+  const std::string tx_topic = TopicsFor(options_.kafka, "").transactions;
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  if (const auto* s = std::get_if<SchemaEvent>(&event)) {
+    schemas_[{s->schema.id.QualifiedName(), s->schema.version}] = s->schema;
+    return EnsureTopic(PublicTopic(prefix, s->schema.id));
+  }
+  if (const auto* b = std::get_if<TxBegin>(&event)) {
+    tx_xid_ = b->xid;
+    tx_id_ = b->position.kind() == EventPosition::Kind::kPostgres
+                 ? std::to_string(b->xid) + ":" + std::to_string(b->position.commit_lsn().value())
+                 : b->position.ToString();
+    total_order_ = 0;
+    per_table_.clear();
+    if (options_.kafka.transaction_metadata) {
+      PHONY_RETURN_IF_ERROR(EnsureTopic(tx_topic));
+      out->push_back({tx_topic, RenderTransactionKey(tx_id_, envelope_),
+                      RenderTransactionBegin(tx_id_, b->commit_ts_us / 1000, envelope_)});
+    }
+    return absl::OkStatus();
+  }
+  if (const auto* c = std::get_if<TxCommit>(&event)) {
+    if (options_.kafka.transaction_metadata && !tx_id_.empty()) {
+      std::vector<std::pair<std::string, uint64_t>> counts(per_table_.begin(), per_table_.end());
+      out->push_back({tx_topic, RenderTransactionKey(tx_id_, envelope_),
+                      RenderTransactionEnd(tx_id_, c->commit_ts_us / 1000, counts, envelope_)});
+    }
+    tx_id_.clear();
+    return absl::OkStatus();
+  }
+  const auto& change = std::get<ChangeEvent>(event);
+  const std::vector<TableId> tables =
+      change.op == ChangeOp::kTruncate && !change.truncated.empty() ? change.truncated
+                                                                    : std::vector<TableId>{change.table};
+  for (const TableId& table : tables) {
+    ChangeEvent e = change;
+    e.table = table;
+    auto it = schemas_.find({table.QualifiedName(), change.schema_version});
+    if (it == schemas_.end() && change.op == ChangeOp::kTruncate) {
+      // A truncated table's own version is not named by the event: its latest.
+      for (auto s = schemas_.rbegin(); s != schemas_.rend(); ++s) {
+        if (s->first.first == table.QualifiedName()) {
+          it = std::prev(s.base());
+          break;
+        }
+      }
+    }
+    if (it == schemas_.end()) {
+      return absl::FailedPreconditionError("public topics: no schema version " +
+                                           std::to_string(change.schema_version) + " of " +
+                                           table.QualifiedName() + " was seen before its change");
+    }
+    const TableSchema& schema = it->second;
+    const std::string topic = PublicTopic(prefix, table);
+    PHONY_RETURN_IF_ERROR(EnsureTopic(topic));
+    const EnvelopeSource source{.connector = options_.connector, .name = prefix, .snapshot = e.op == ChangeOp::kRead,
+                                .tx_id = tx_xid_};
+    auto emit = [&](const ChangeEvent& one) {
+      const std::string collection = table.QualifiedName();
+      EnvelopeTransaction block;
+      const EnvelopeTransaction* tx = nullptr;
+      if (!tx_id_.empty()) {
+        block = {.id = tx_id_, .total_order = ++total_order_, .data_collection_order = ++per_table_[collection]};
+        tx = &block;
+      }
+      const std::optional<Row>& key_row = one.op == ChangeOp::kDelete ? one.before : one.after;
+      std::string key = key_row ? RenderKey(*key_row, schema, envelope_) : std::string();
+      out->push_back({topic, key, RenderEnvelope(one, schema, source, now_ms, envelope_, tx)});
+      if (one.op == ChangeOp::kDelete && options_.kafka.tombstones_on_delete && !key.empty()) {
+        out->push_back({topic, key, std::string(), /*tombstone=*/true});
+      }
+    };
+    if (e.op == ChangeOp::kUpdate && KeyChanged(e)) {
+      // Debezium's rendering of a key change: delete the old key, create the new.
+      ChangeEvent del = e, create = e;
+      del.op = ChangeOp::kDelete;
+      del.after.reset();
+      create.op = ChangeOp::kInsert;
+      create.before.reset();
+      emit(del);
+      emit(create);
+    } else {
+      emit(e);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PublicTopicWriter::Publish(EventBatch&& batch, absl::Duration timeout) {
+  // Rendering mutates the transaction state: roll it back if the batch is
+  // refused, so a retry renders the same records.
+  const auto saved_tx = std::make_tuple(tx_id_, tx_xid_, total_order_, per_table_);
+  std::vector<Message> records;
+  absl::Status s;
+  for (const Event& e : batch.events) {
+    s = Render(e, &records);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = producer_->PublishRecords(batch.id, records, timeout);
+  if (!s.ok()) {
+    std::tie(tx_id_, tx_xid_, total_order_, per_table_) = saved_tx;
+    return s;
+  }
+  batch.events.clear();
+  return absl::OkStatus();
+}
+
+void PublicTopicWriter::Close() { producer_->Close(); }
+
+absl::Status PublicTopicWriter::Flush(absl::Duration timeout) { return producer_->Flush(timeout); }
+
+}  // namespace phony::kafka
