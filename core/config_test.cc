@@ -261,19 +261,22 @@ TEST(ConfigTest, KafkaSectionValidated) {
   ExpectProblem(j, "kafka.properties.sasl.password", "holds a secret");
   ExpectProblem(j, "kafka.properties.socket.timeout.ms", "must be a string");
   ExpectProblem(j, "kafka.acks", "unknown key");
+  j["kafka"]["transactions"] = true;
+  ExpectProblem(j, "kafka.transactions", "not available yet");
 }
 
 TEST(ConfigTest, KafkaSectionParsed) {
   json j = ValidConfig();
   j["kafka"] = {{"brokers", "b1:9092,b2:9092"}, {"partitions", 6}, {"compression", "zstd"},
-                {"transactions", true}, {"properties", {{"security.protocol", "ssl"}}}};
+                {"decimal_handling", "string"}, {"properties", {{"security.protocol", "ssl"}}}};
   auto c = LoadJobConfigText(j.dump());
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_TRUE(c->kafka.has_value());
   EXPECT_EQ(c->kafka->brokers, "b1:9092,b2:9092");
   EXPECT_EQ(c->kafka->partitions, 6);
   EXPECT_EQ(c->kafka->compression, "zstd");
-  EXPECT_TRUE(c->kafka->transactions);
+  EXPECT_EQ(c->kafka->decimal_handling, "string");
+  EXPECT_TRUE(c->kafka->include_schema);
   EXPECT_TRUE(c->kafka->create_topics);
   EXPECT_EQ(c->kafka->topic_prefix, "phony");
   EXPECT_EQ(c->kafka->properties.at("security.protocol"), "ssl");
