@@ -1,5 +1,6 @@
 #include "core/envelope.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -16,8 +17,24 @@ constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
 
 void AppendString(std::string_view s, std::string* out) {
   out->push_back('"');
-  out->append(JsonEscape(s));
+  AppendJsonEscaped(s, out);
   out->push_back('"');
+}
+
+template <typename Int>
+void AppendInt(Int v, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, r.ptr);
+}
+
+// Zero-padded decimal of `width` digits.
+void AppendPadded(int64_t v, int width, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  const int len = static_cast<int>(r.ptr - buf);
+  if (len < width) out->append(static_cast<size_t>(width - len), '0');
+  out->append(buf, r.ptr);
 }
 
 void AppendBase64(std::string_view bytes, std::string* out) {
@@ -46,7 +63,7 @@ void AppendBase64(std::string_view bytes, std::string* out) {
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // "2024-02-29T13:45:06.123456Z" (Debezium's ZonedTimestamp for timestamptz).
-std::string IsoUtc(int64_t micros) {
+void AppendIsoUtc(int64_t micros, std::string* out) {
   const int64_t days = FloorDiv(micros, kMicrosPerDay);
   int64_t tod = micros - days * kMicrosPerDay;
   int64_t y;
@@ -54,12 +71,37 @@ std::string IsoUtc(int64_t micros) {
   CivilFromDays(days, &y, &m, &d);
   const int64_t us = tod % 1000000;
   tod /= 1000000;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(tod / 3600),
-                static_cast<long long>(tod / 60 % 60), static_cast<long long>(tod % 60),
-                static_cast<long long>(us));
-  return buf;
+  out->push_back('"');
+  if (y < 0) {
+    out->push_back('-');
+    y = -y;
+  }
+  AppendPadded(y, 4, out);
+  out->push_back('-');
+  AppendPadded(m, 2, out);
+  out->push_back('-');
+  AppendPadded(d, 2, out);
+  out->push_back('T');
+  AppendPadded(tod / 3600, 2, out);
+  out->push_back(':');
+  AppendPadded(tod / 60 % 60, 2, out);
+  out->push_back(':');
+  AppendPadded(tod % 60, 2, out);
+  out->push_back('.');
+  AppendPadded(us, 6, out);
+  out->append("Z\"");
+}
+
+void AppendUuid(std::string_view b, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out->push_back('-');
+    const auto c = static_cast<unsigned char>(b[i]);
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 15]);
+  }
+  out->push_back('"');
 }
 
 // How a column travels in Kafka Connect terms.
@@ -215,25 +257,6 @@ std::string EnvelopeSchemaJson(const TableSchema& schema, const std::string& con
   return out;
 }
 
-void AppendRow(const std::optional<Row>& row, const TableSchema& schema, const EnvelopeOptions& o,
-               bool keys_only, std::string* out) {
-  if (!row) {
-    out->append("null");
-    return;
-  }
-  out->push_back('{');
-  bool first = true;
-  for (size_t i = 0; i < row->size() && i < schema.columns.size(); ++i) {
-    if (keys_only && !schema.columns[i].is_key()) continue;
-    if (!first) out->push_back(',');
-    first = false;
-    AppendString(schema.columns[i].name, out);
-    out->push_back(':');
-    AppendEnvelopeValue((*row)[i], schema.columns[i], o, out);
-  }
-  out->push_back('}');
-}
-
 const char* OpCode(ChangeOp op) {
   switch (op) {
     case ChangeOp::kInsert: return "c";
@@ -277,7 +300,57 @@ bool SplitDecimal(std::string_view s, bool* negative, std::string* digits, int* 
 
 }  // namespace
 
+namespace {
+
+// Fast path: at most 18 significant digits after rescaling fit an int64.
+bool SmallUnscaled(std::string_view s, int scale, int64_t* value) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  int64_t v = 0;
+  int digits = 0, have = 0;
+  bool point = false, any = false;
+  for (char c : s) {
+    if (c == '.' && !point) {
+      point = true;
+      continue;
+    }
+    if (c < '0' || c > '9') return false;
+    any = true;
+    if (point) {
+      if (have == scale) continue;  // never for a typed column (see below)
+      ++have;
+    }
+    if (v != 0 || c != '0') ++digits;
+    if (digits > 18) return false;
+    v = v * 10 + (c - '0');
+  }
+  if (!any) return false;
+  for (; have < scale; ++have) {
+    if (++digits > 18 && v != 0) return false;
+    v *= 10;
+  }
+  *value = negative ? -v : v;
+  return true;
+}
+
+}  // namespace
+
 bool DecimalToUnscaledBytes(std::string_view decimal, int scale, std::string* out) {
+  if (int64_t small; SmallUnscaled(decimal, scale, &small)) {
+    char be[8];
+    for (int i = 0; i < 8; ++i) be[i] = static_cast<char>(static_cast<uint64_t>(small) >> (56 - 8 * i));
+    int start = 0;
+    // Minimal two's complement: drop a leading byte that only repeats the sign.
+    while (start < 7 && ((be[start] == 0 && !(be[start + 1] & 0x80)) ||
+                         (static_cast<uint8_t>(be[start]) == 0xff && (be[start + 1] & 0x80)))) {
+      ++start;
+    }
+    out->assign(be + start, be + 8);
+    return true;
+  }
   bool negative;
   std::string digits;
   int have;
@@ -337,10 +410,10 @@ void AppendEnvelopeValue(const Value& v, const ColumnDef& column, const Envelope
       out->append(v.bool_value() ? "true" : "false");
       return;
     case ValueKind::kInt64:
-      out->append(std::to_string(v.int64_value()));
+      AppendInt(v.int64_value(), out);
       return;
     case ValueKind::kUInt64:
-      out->append(std::to_string(v.uint64_value()));
+      AppendInt(v.uint64_value(), out);
       return;
     case ValueKind::kDouble:
       AppendDouble(v.double_value(), FieldFor(column, o).type == std::string_view("float32"), out);
@@ -361,20 +434,26 @@ void AppendEnvelopeValue(const Value& v, const ColumnDef& column, const Envelope
           // NaN and infinities have no Connect Decimal form: null, as
           // Debezium (use decimal_handling string or double to keep them).
           const ConnectField f = FieldFor(column, o);
-          bool negative;
-          std::string digits, bytes;
-          int scale;
-          if (special || !SplitDecimal(text, &negative, &digits, &scale)) {
+          std::string bytes;
+          if (special) {
             out->append("null");
             return;
           }
           if (f.variable_decimal) {
-            DecimalToUnscaledBytes(text, scale, &bytes);
+            const size_t point = text.find('.');
+            const int scale = point == std::string::npos ? 0 : static_cast<int>(text.size() - point - 1);
+            if (!DecimalToUnscaledBytes(text, scale, &bytes)) {
+              out->append("null");
+              return;
+            }
             out->append("{\"scale\":" + std::to_string(scale) + ",\"value\":");
             AppendBase64(bytes, out);
             out->push_back('}');
           } else {
-            DecimalToUnscaledBytes(text, f.scale >= 0 ? f.scale : scale, &bytes);
+            if (!DecimalToUnscaledBytes(text, f.scale, &bytes)) {
+              out->append("null");
+              return;
+            }
             AppendBase64(bytes, out);
           }
           return;
@@ -390,14 +469,14 @@ void AppendEnvelopeValue(const Value& v, const ColumnDef& column, const Envelope
       AppendBase64(v.str(), out);
       return;
     case ValueKind::kUuid:     // io.debezium.data.Uuid
-      AppendString(FormatUuid(v.str()), out);
+      AppendUuid(v.str(), out);
       return;
     case ValueKind::kDate:     // io.debezium.time.Date: days since the epoch (±infinity: int32 extremes)
-      out->append(std::to_string(v.date_value()));
+      AppendInt(v.date_value(), out);
       return;
     case ValueKind::kTime:       // io.debezium.time.MicroTime
     case ValueKind::kTimestamp:  // io.debezium.time.MicroTimestamp (±infinity: int64 extremes)
-      out->append(std::to_string(v.int64_value()));
+      AppendInt(v.int64_value(), out);
       return;
     case ValueKind::kTimeTz: {  // io.debezium.time.ZonedTime, normalized to UTC
       int64_t utc = v.int64_value() - static_cast<int64_t>(v.tz_offset_seconds()) * 1000000;
@@ -414,7 +493,7 @@ void AppendEnvelopeValue(const Value& v, const ColumnDef& column, const Envelope
         AppendString(v.int64_value() > 0 ? "infinity" : "-infinity", out);
         return;
       }
-      AppendString(IsoUtc(v.int64_value()), out);
+      AppendIsoUtc(v.int64_value(), out);
       return;
     case ValueKind::kInterval: {  // io.debezium.time.MicroDuration (30.4375-day months)
       const Interval iv = v.interval_value();
@@ -427,67 +506,123 @@ void AppendEnvelopeValue(const Value& v, const ColumnDef& column, const Envelope
   }
 }
 
-std::string RenderEnvelope(const ChangeEvent& e, const TableSchema& schema, const EnvelopeSource& source,
-                           int64_t now_ms, const EnvelopeOptions& o, const EnvelopeTransaction* tx) {
+EnvelopeRenderer::EnvelopeRenderer(const TableSchema& schema, const EnvelopeSource& source,
+                                   const EnvelopeOptions& options)
+    : schema_(schema), source_(source), options_(options) {
+  for (const ColumnDef& c : schema_.columns) {
+    std::string k;
+    AppendString(c.name, &k);
+    k.push_back(':');
+    field_keys_.push_back(std::move(k));
+  }
+  if (options_.include_schema) {
+    schema_prefix_ = "{\"schema\":" + EnvelopeSchemaJson(schema_, source_.connector, options_) + ",\"payload\":";
+    key_prefix_ = "{\"schema\":";
+    AppendRowSchema(schema_, options_, true, nullptr, &key_prefix_);
+    key_prefix_ += ",\"payload\":";
+  }
+  source_head_ = ",\"source\":{\"version\":";
+  AppendString(source_.version, &source_head_);
+  source_head_ += ",\"connector\":";
+  AppendString(source_.connector, &source_head_);
+  source_head_ += ",\"name\":";
+  AppendString(source_.name, &source_head_);
+  source_head_ += ",\"ts_ms\":";
+  table_part_ = ",\"db\":";
+  AppendString(schema_.id.database, &table_part_);
+  if (source_.connector == "postgresql") {
+    table_part_ += ",\"schema\":";
+    AppendString(schema_.id.schema, &table_part_);
+  }
+  table_part_ += ",\"table\":";
+  AppendString(schema_.id.table, &table_part_);
+}
+
+void EnvelopeRenderer::AppendRowTo(const std::optional<Row>& row, bool keys_only, std::string* out) const {
+  if (!row) {
+    out->append("null");
+    return;
+  }
+  out->push_back('{');
+  bool first = true;
+  const size_t n = std::min(row->size(), schema_.columns.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (keys_only && !schema_.columns[i].is_key()) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(field_keys_[i]);
+    AppendEnvelopeValue((*row)[i], schema_.columns[i], options_, out);
+  }
+  out->push_back('}');
+}
+
+std::string EnvelopeRenderer::Render(const ChangeEvent& e, uint64_t source_tx_id, bool snapshot, int64_t now_ms,
+                                     const EnvelopeTransaction* tx) const {
   std::string out;
-  out.reserve(256);
-  if (o.include_schema) {
-    out.append("{\"schema\":");
-    out.append(EnvelopeSchemaJson(schema, source.connector, o));
-    out.append(",\"payload\":");
-  }
+  out.reserve(schema_prefix_.size() + 128 + 48 * schema_.columns.size() * (e.before && e.after ? 2 : 1));
+  out.append(schema_prefix_);
+  const bool truncate = e.op == ChangeOp::kTruncate;
   out.append("{\"before\":");
-  AppendRow(e.op == ChangeOp::kTruncate ? std::nullopt : e.before, schema, o, false, &out);
+  AppendRowTo(truncate ? std::nullopt : e.before, false, &out);
   out.append(",\"after\":");
-  AppendRow(e.op == ChangeOp::kTruncate ? std::nullopt : e.after, schema, o, false, &out);
-  out.append(",\"source\":{\"version\":");
-  AppendString(source.version, &out);
-  out.append(",\"connector\":");
-  AppendString(source.connector, &out);
-  out.append(",\"name\":");
-  AppendString(source.name, &out);
-  out.append(",\"ts_ms\":" + std::to_string(FloorDiv(e.commit_ts_us, 1000)));
-  out.append(",\"snapshot\":");
-  out.append(source.snapshot ? "\"true\"" : "\"false\"");
-  out.append(",\"db\":");
-  AppendString(e.table.database, &out);
-  if (source.connector == "postgresql" || e.position.kind() == EventPosition::Kind::kPostgres) {
-    out.append(",\"schema\":");
-    AppendString(e.table.schema, &out);
+  AppendRowTo(truncate ? std::nullopt : e.after, false, &out);
+  out.append(source_head_);
+  AppendInt(FloorDiv(e.commit_ts_us, 1000), &out);
+  out.append(snapshot ? ",\"snapshot\":\"true\"" : ",\"snapshot\":\"false\"");
+  if (e.table == schema_.id) {
+    out.append(table_part_);
+  } else {  // a table of a multi-table truncate rendered with its own name
+    out.append(",\"db\":");
+    AppendString(e.table.database, &out);
+    if (source_.connector == "postgresql") {
+      out.append(",\"schema\":");
+      AppendString(e.table.schema, &out);
+    }
+    out.append(",\"table\":");
+    AppendString(e.table.table, &out);
   }
-  out.append(",\"table\":");
-  AppendString(e.table.table, &out);
   if (e.position.kind() == EventPosition::Kind::kPostgres) {
-    out.append(",\"txId\":" + std::to_string(source.tx_id));
-    out.append(",\"lsn\":" + std::to_string(e.position.commit_lsn().value()));
+    out.append(",\"txId\":");
+    AppendInt(source_tx_id, &out);
+    out.append(",\"lsn\":");
+    AppendInt(e.position.commit_lsn().value(), &out);
   }
   out.append("},\"op\":\"");
   out.append(OpCode(e.op));
-  out.append("\",\"ts_ms\":" + std::to_string(now_ms) + ",\"transaction\":");
+  out.append("\",\"ts_ms\":");
+  AppendInt(now_ms, &out);
+  out.append(",\"transaction\":");
   if (tx) {
     out.append("{\"id\":");
     AppendString(tx->id, &out);
-    out.append(",\"total_order\":" + std::to_string(tx->total_order) +
-               ",\"data_collection_order\":" + std::to_string(tx->data_collection_order) + "}");
+    out.append(",\"total_order\":");
+    AppendInt(tx->total_order, &out);
+    out.append(",\"data_collection_order\":");
+    AppendInt(tx->data_collection_order, &out);
+    out.push_back('}');
   } else {
     out.append("null");
   }
   out.push_back('}');
-  if (o.include_schema) out.push_back('}');
+  if (options_.include_schema) out.push_back('}');
   return out;
 }
 
-std::string RenderKey(const Row& row, const TableSchema& schema, const EnvelopeOptions& o) {
-  if (schema.KeyColumns().empty()) return {};
-  std::string out;
-  if (o.include_schema) {
-    out.append("{\"schema\":");
-    AppendRowSchema(schema, o, true, nullptr, &out);
-    out.append(",\"payload\":");
-  }
-  AppendRow(row, schema, o, true, &out);
-  if (o.include_schema) out.push_back('}');
+std::string EnvelopeRenderer::Key(const Row& row) const {
+  if (schema_.KeyColumns().empty()) return {};
+  std::string out = key_prefix_;
+  AppendRowTo(row, true, &out);
+  if (options_.include_schema) out.push_back('}');
   return out;
+}
+
+std::string RenderEnvelope(const ChangeEvent& e, const TableSchema& schema, const EnvelopeSource& source,
+                           int64_t now_ms, const EnvelopeOptions& o, const EnvelopeTransaction* tx) {
+  return EnvelopeRenderer(schema, source, o).Render(e, source.tx_id, source.snapshot, now_ms, tx);
+}
+
+std::string RenderKey(const Row& row, const TableSchema& schema, const EnvelopeOptions& o) {
+  return EnvelopeRenderer(schema, EnvelopeSource{}, o).Key(row);
 }
 
 std::string RenderTransactionKey(const std::string& id, const EnvelopeOptions& o) {

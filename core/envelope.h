@@ -57,6 +57,31 @@ std::string RenderEnvelope(const ChangeEvent& event, const TableSchema& schema,
                            const EnvelopeOptions& options = {},
                            const EnvelopeTransaction* transaction = nullptr);
 
+// Renders the envelopes of one table version with everything that does not
+// change between its events prepared once (field names, the source header,
+// the Connect schema): what a stream of many events should use.
+class EnvelopeRenderer {
+ public:
+  EnvelopeRenderer(const TableSchema& schema, const EnvelopeSource& source, const EnvelopeOptions& options);
+  // `source_tx_id` and `snapshot` fill source.txId and source.snapshot.
+  std::string Render(const ChangeEvent& event, uint64_t source_tx_id, bool snapshot, int64_t now_ms,
+                     const EnvelopeTransaction* transaction) const;
+  std::string Key(const Row& row) const;
+  const TableSchema& schema() const { return schema_; }
+
+ private:
+  void AppendRowTo(const std::optional<Row>& row, bool keys_only, std::string* out) const;
+
+  TableSchema schema_;
+  EnvelopeSource source_;
+  EnvelopeOptions options_;
+  std::vector<std::string> field_keys_;  // "\"name\":" per column
+  std::string schema_prefix_;            // {"schema":…,"payload": (include_schema)
+  std::string key_prefix_;               // the same for keys
+  std::string source_head_;              // ,"source":{"version":…,"connector":…,"name":…,"ts_ms":
+  std::string table_part_;               // ,"db":…,"schema":…,"table":… of schema.id
+};
+
 // The record key: the key columns of `row` ({"id":1}), with the key schema
 // when options.include_schema. Empty when the table has no key columns.
 std::string RenderKey(const Row& row, const TableSchema& schema, const EnvelopeOptions& options);

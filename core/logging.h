@@ -20,5 +20,7 @@ absl::Status ParseLogFormat(std::string_view text, LogFormat* out);
 
 // Escapes a string for a JSON string literal (no quotes added).
 std::string JsonEscape(std::string_view s);
+// The same, appended to `out` (no temporary).
+void AppendJsonEscaped(std::string_view s, std::string* out);
 
 }  // namespace phony

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 #include <utility>
 
@@ -45,7 +46,8 @@ void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::at
     g_stop.store(true);
     bus->Shutdown();
   };
-  std::map<std::pair<TableId, uint32_t>, TableSchema> schemas;
+  // One renderer per table version (field names and source header prepared once).
+  std::map<std::pair<TableId, uint32_t>, std::unique_ptr<EnvelopeRenderer>> schemas;
   uint64_t xid = 0;
   std::string line;
   while (true) {
@@ -55,7 +57,8 @@ void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::at
     const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     for (const Event& e : (*d)->batch.events) {
       if (const auto* s = std::get_if<SchemaEvent>(&e)) {
-        schemas[{s->schema.id, s->schema.version}] = s->schema;
+        schemas[{s->schema.id, s->schema.version}] = std::make_unique<EnvelopeRenderer>(
+            s->schema, EnvelopeSource{.connector = "postgresql", .name = server_name}, EnvelopeOptions{});
       } else if (const auto* b = std::get_if<TxBegin>(&e)) {
         xid = b->xid;
       } else if (const auto* c = std::get_if<ChangeEvent>(&e)) {
@@ -65,9 +68,7 @@ void RunJsonlSink(BusConsumer* consumer, const std::string& server_name, std::at
           fail();
           return;
         }
-        line = RenderEnvelope(*c, it->second,
-                              EnvelopeSource{.connector = "postgresql", .name = server_name, .tx_id = xid},
-                              now_ms);
+        line = it->second->Render(*c, xid, c->op == ChangeOp::kRead, now_ms, nullptr);
         line.push_back('\n');
         std::fwrite(line.data(), 1, line.size(), stdout);
       }

@@ -61,7 +61,8 @@ absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>*
   const std::string tx_topic = TopicsFor(options_.kafka, "").transactions;
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   if (const auto* s = std::get_if<SchemaEvent>(&event)) {
-    schemas_[{s->schema.id.QualifiedName(), s->schema.version}] = s->schema;
+    schemas_[{s->schema.id.QualifiedName(), s->schema.version}] = std::make_unique<EnvelopeRenderer>(
+        s->schema, EnvelopeSource{.connector = options_.connector, .name = options_.kafka.topic_prefix}, envelope_);
     return EnsureTopic(PublicTopic(prefix, s->schema.id));
   }
   if (const auto* b = std::get_if<TxBegin>(&event)) {
@@ -109,11 +110,9 @@ absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>*
                                            std::to_string(change.schema_version) + " of " +
                                            table.QualifiedName() + " was seen before its change");
     }
-    const TableSchema& schema = it->second;
+    const EnvelopeRenderer& renderer = *it->second;
     const std::string topic = PublicTopic(prefix, table);
     PHONY_RETURN_IF_ERROR(EnsureTopic(topic));
-    const EnvelopeSource source{.connector = options_.connector, .name = prefix, .snapshot = e.op == ChangeOp::kRead,
-                                .tx_id = tx_xid_};
     auto emit = [&](const ChangeEvent& one) {
       const std::string collection = table.QualifiedName();
       EnvelopeTransaction block;
@@ -123,8 +122,8 @@ absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>*
         tx = &block;
       }
       const std::optional<Row>& key_row = one.op == ChangeOp::kDelete ? one.before : one.after;
-      std::string key = key_row ? RenderKey(*key_row, schema, envelope_) : std::string();
-      out->push_back({topic, key, RenderEnvelope(one, schema, source, now_ms, envelope_, tx)});
+      std::string key = key_row ? renderer.Key(*key_row) : std::string();
+      out->push_back({topic, key, renderer.Render(one, tx_xid_, one.op == ChangeOp::kRead, now_ms, tx)});
       if (one.op == ChangeOp::kDelete && options_.kafka.tombstones_on_delete && !key.empty()) {
         out->push_back({topic, key, std::string(), /*tombstone=*/true});
       }

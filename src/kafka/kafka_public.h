@@ -55,7 +55,8 @@ class PublicTopicWriter : public BusProducer {
   PublicWriterOptions options_;
   EnvelopeOptions envelope_;
   std::unique_ptr<KafkaBusProducer> producer_;  // its machinery, with no topic of its own
-  std::map<std::pair<std::string, uint32_t>, TableSchema> schemas_;  // (qualified table, version)
+  // (qualified table, version) -> its renderer (schema, prepared parts).
+  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<EnvelopeRenderer>> schemas_;
   std::set<std::string> topics_ready_;
   // The open source transaction.
   std::string tx_id_;
