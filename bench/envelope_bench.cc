@@ -5,6 +5,7 @@
 // per table version, as PublicTopicWriter does), and record keys.
 #include <string>
 
+#include "bench/sample_row.h"
 #include "benchmark/benchmark.h"
 #include "core/envelope.h"
 #include "core/event_codec.h"
@@ -32,22 +33,6 @@ TableSchema Customers() {
                col("updated_at", "timestamp with time zone", ValueKind::kTimestampTz),
                col("token", "uuid", ValueKind::kUuid), col("active", "boolean", ValueKind::kBool)};
   return s;
-}
-
-ChangeEvent TenColumnInsert(int64_t i) {
-  std::string uuid(16, '\x5a');
-  ChangeEvent c;
-  c.op = ChangeOp::kInsert;
-  c.table = TableId{"shop", "public", "customers"};
-  c.schema_version = 1;
-  c.key_columns = {0};
-  c.after = Row{Value::Int64(i), Value::Text("customer" + std::to_string(i) + "@mail.example"),
-                Value::Text("First"), Value::Text("Last"), Value::Text("+1 212 555 0199"), Value::Date(7000),
-                Value::Decimal("1234.56"), Value::TimestampTz(1700000000000000 + i), Value::Uuid(uuid),
-                Value::Bool(true)};
-  c.commit_ts_us = 1700000000000000;
-  c.position = EventPosition::Postgres(Lsn(0x1000000 + static_cast<uint64_t>(i)), 1);
-  return c;
 }
 
 const EnvelopeSource kSource{.connector = "postgresql", .name = "shop", .tx_id = 747};

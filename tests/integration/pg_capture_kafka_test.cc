@@ -34,15 +34,9 @@ namespace {
 using ::phony::testing::ConnectPg;
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
+using ::phony::testing::ReadFile;
 using ::phony::testing::ServiceEnv;
 using json = nlohmann::json;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string Broker(const std::string& cmd, const std::string& dir) {
   const std::string line = std::string(PHONY_SOURCE_DIR) + "/scripts/kafka_broker.sh " + cmd + " " + dir;

@@ -32,15 +32,9 @@ namespace {
 using ::phony::testing::ConnectPg;
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
+using ::phony::testing::ReadFile;
 using ::phony::testing::ServiceEnv;
 using json = nlohmann::json;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Every complete line of a JSONL file. A process killed with -9 may leave a
 // partial last line (its batch was not acked, so it is sent again): that one

@@ -26,6 +26,7 @@ namespace {
 
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
+using ::phony::testing::ReadFile;
 using ::phony::testing::ServiceEnv;
 
 int FreePort() {
@@ -43,13 +44,6 @@ int FreePort() {
 int Sh(const std::string& cmd) {
   const int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 class PrivatePostgres {

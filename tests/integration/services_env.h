@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -18,6 +20,14 @@ inline std::string ServiceEnv(const std::string& name) {
     return "";
   }
   return v;
+}
+
+// A whole file (empty when missing): logs and outputs of child processes.
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace phony::testing
