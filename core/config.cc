@@ -524,13 +524,7 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
     if (auto n = c.Integer(*k, "kafka", "linger_ms", false, 0, 60000)) kc.linger_ms = static_cast<int>(*n);
     if (auto n = c.Integer(*k, "kafka", "batch_bytes", false, 1024, 64 << 20)) kc.batch_bytes = static_cast<int>(*n);
     if (auto n = c.Integer(*k, "kafka", "raw_retention_ms", false, -1, INT64_MAX)) kc.raw_retention_ms = *n;
-    if (auto b = c.Bool(*k, "kafka", "transactions")) {
-      kc.transactions = *b;
-      if (*b) {
-        c.Problem("kafka.transactions", "the exactly-once raw stream is not available yet (issue #4); "
-                                        "set it to false (capture is at-least-once, apply skips re-deliveries)");
-      }
-    }
+    if (auto b = c.Bool(*k, "kafka", "transactions")) kc.transactions = *b;
     if (auto n = c.Integer(*k, "kafka", "public_partitions", false, 1, 1024)) kc.public_partitions = static_cast<int>(*n);
     if (auto s = c.OneOf(*k, "kafka", "decimal_handling", false, {"precise", "string", "double"})) {
       kc.decimal_handling = *s;

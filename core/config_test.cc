@@ -261,8 +261,8 @@ TEST(ConfigTest, KafkaSectionValidated) {
   ExpectProblem(j, "kafka.properties.sasl.password", "holds a secret");
   ExpectProblem(j, "kafka.properties.socket.timeout.ms", "must be a string");
   ExpectProblem(j, "kafka.acks", "unknown key");
-  j["kafka"]["transactions"] = true;
-  ExpectProblem(j, "kafka.transactions", "not available yet");
+  j["kafka"]["transactions"] = "yes";
+  ExpectProblem(j, "kafka.transactions", "must be true or false");
 }
 
 TEST(ConfigTest, KafkaSectionParsed) {

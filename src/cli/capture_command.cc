@@ -97,34 +97,55 @@ namespace {
 
 // Capture into the job's internal raw topic (and its schema topic), the
 // slot confirmed only up to what the broker acknowledged.
-int RunToKafka(const JobConfig& config, const pg::PgCaptureOptions& opts) {
+int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
   const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
   std::map<std::string, std::string> raw_configs;
   if (config.kafka->raw_retention_ms >= 0) raw_configs["retention.ms"] = std::to_string(config.kafka->raw_retention_ms);
-  absl::Status ready = kafka::EnsureTopics(
-      *config.kafka,
-      {{.name = topics.raw, .partitions = config.kafka->partitions,
-        .replication_factor = config.kafka->replication_factor, .configs = raw_configs},
-       {.name = topics.schemas, .partitions = 1, .replication_factor = config.kafka->replication_factor,
-        .configs = {{"cleanup.policy", "compact"}}}});
+  std::vector<kafka::TopicSpec> specs = {
+      {.name = topics.raw, .partitions = config.kafka->partitions,
+       .replication_factor = config.kafka->replication_factor, .configs = raw_configs},
+      {.name = topics.schemas, .partitions = 1, .replication_factor = config.kafka->replication_factor,
+       .configs = {{"cleanup.policy", "compact"}}}};
+  const bool exactly_once = config.kafka->transactions;
+  if (exactly_once) {
+    specs.push_back({.name = topics.positions, .partitions = 1, .replication_factor = config.kafka->replication_factor,
+                     .configs = {{"cleanup.policy", "compact"}}});
+  }
+  absl::Status ready = kafka::EnsureTopics(*config.kafka, specs);
   if (!ready.ok()) {
     spdlog::error("capture: {}", std::string(ready.message()));
     return ExitCodeFor(ready);
   }
   pg::PgCapture* capture_ptr = nullptr;
+  // Exactly-once: one transactional id per job and slot (a second capture
+  // of the same stream fences the first); the position record under the
+  // slot's key tells a restarted capture where the raw topic ends.
+  const std::string position_key = "capture/" + opts.slot;
+  if (exactly_once) {
+    const KafkaConfig kafka_config = *config.kafka;
+    const std::string positions = topics.positions;
+    opts.resume_after = [kafka_config, positions, position_key]() -> absl::StatusOr<std::optional<Lsn>> {
+      auto p = kafka::ReadLatestPosition(kafka_config, positions, position_key, absl::Seconds(30));
+      if (!p.ok()) return p.status();
+      if (!p->has_value()) return std::optional<Lsn>();
+      return std::optional<Lsn>((*p)->commit_lsn());
+    };
+  }
   auto producer = kafka::KafkaBusProducer::Create(
       {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
-       .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name},
+       .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name,
+       .transactional_id = exactly_once ? "phony-capture-" + config.name + "-" + opts.slot : "",
+       .positions_topic = exactly_once ? topics.positions : "", .position_key = position_key},
       [&](uint64_t id) { capture_ptr->OnAck(id); },
       [&](uint64_t id, const absl::Status& why) { capture_ptr->OnNack(id, why); });
   if (!producer.ok()) {
     spdlog::error("capture: {}", std::string(producer.status().message()));
-    return kExitConfig;
+    return absl::IsInvalidArgument(producer.status()) ? kExitConfig : kExitSource;
   }
   pg::PgCapture capture(opts, producer->get());
   capture_ptr = &capture;
-  spdlog::info("capture: writing to kafka topic {} ({} partitions) at {}", topics.raw,
-               config.kafka->partitions, config.kafka->brokers);
+  spdlog::info("capture: writing to kafka topic {} ({} partitions{}) at {}", topics.raw,
+               config.kafka->partitions, exactly_once ? ", transactional" : "", config.kafka->brokers);
   absl::Status s = capture.Run(g_stop);
   (*producer)->Close();
   spdlog::info("capture: stopped after {} transactions; confirmed {}", capture.transactions_published(),

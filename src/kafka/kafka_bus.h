@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/bus.h"
 #include "core/config.h"
 
@@ -32,6 +33,19 @@ struct ProducerOptions {
   int partitions = 1;         // of `topic`: 1, or N keyed by table + primary key
   std::string schema_topic;   // compacted copy of every schema event (optional)
   std::string client_id = "phony";
+  // Exactly-once (kafka.transactions): a transactional producer with this id
+  // writes many batches per Kafka transaction, bounded by `max_tx_batches`
+  // and `max_tx_interval`, and in the same transaction the position of the
+  // last complete source transaction (EncodePosition of its TxCommit) under
+  // `position_key` in `positions_topic`. Batches are acked when their Kafka
+  // transaction commits (and nacked when it aborts). A producer fenced by a
+  // newer one with the same id stops for good: Publish fails with
+  // kFailedPrecondition naming the id.
+  std::string transactional_id;
+  std::string positions_topic;
+  std::string position_key;
+  size_t max_tx_batches = 100;
+  absl::Duration max_tx_interval = absl::Milliseconds(200);
   // Backpressure: Publish waits while this many messages/bytes are not yet
   // acknowledged by the broker.
   size_t max_in_flight_messages = 200000;
@@ -103,5 +117,12 @@ class KafkaBusConsumer : public BusConsumer {
   explicit KafkaBusConsumer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The last value written under `key` to the compacted `topic` by committed
+// Kafka transactions (read_committed), decoded as an EventPosition; nullopt
+// when there is none. For a transactional capture to resume exactly after
+// what the raw topic already holds.
+absl::StatusOr<std::optional<EventPosition>> ReadLatestPosition(const KafkaConfig& kafka, const std::string& topic,
+                                                                const std::string& key, absl::Duration timeout);
 
 }  // namespace phony::kafka

@@ -13,6 +13,7 @@ namespace {
 void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* impl = static_cast<KafkaBusProducer::Impl*>(opaque);
   auto* b = static_cast<PendingBatch*>(m->_private);
+  if (b == nullptr) return;  // a position record: its fate is the transaction's commit
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::lock_guard<std::mutex> lock(impl->mu);
     if (!b->failed.exchange(true)) b->error = m->err;
@@ -30,6 +31,13 @@ void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
       impl->fatal_reason = std::string(rd_kafka_err2name(orig)) + ": " + buf;
     }
     impl->fatal = true;
+    if (orig == RD_KAFKA_RESP_ERR__FENCED || orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+        orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+      impl->fenced = true;
+      spdlog::error("kafka producer: fenced by a newer producer with transactional id {} ({}); another "
+                    "process of this job is running: this one stops", impl->options.transactional_id, buf);
+      return;
+    }
     spdlog::error("kafka producer: fatal error ({}); it is rebuilt and the stream resumes from the last "
                   "acknowledged position", buf);
     return;
@@ -47,10 +55,11 @@ void KafkaBusProducer::Impl::Finish(PendingBatch* b) {
     std::lock_guard<std::mutex> lock(mu);
     err = b->error;
   }
-  // The stage hears of the batch before Flush() can return.
+  // The stage hears of the batch before Flush() can return. Transactional
+  // batches are acked when their Kafka transaction commits (CommitLocked).
   if (!silent.load()) {
     if (ok) {
-      on_ack(b->id);
+      if (!transactional()) on_ack(b->id);
     } else if (on_nack) {
       on_nack(b->id, KafkaError(err, "kafka: batch " + std::to_string(b->id) + " not delivered to " +
                                          options.topic));
@@ -82,16 +91,43 @@ absl::Status KafkaBusProducer::Impl::Build() {
   // Properties the job gave win over our defaults only where they were set
   // explicitly (MakeConf applied them first; re-apply).
   for (const auto& [key, value] : k.properties) PHONY_RETURN_IF_ERROR(Set(conf.get(), key, value));
+  if (transactional()) {
+    PHONY_RETURN_IF_ERROR(Set(conf.get(), "transactional.id", options.transactional_id));
+    // A source transaction is never split across Kafka transactions, so a
+    // large one keeps its Kafka transaction open while it streams.
+    if (!options.kafka.properties.count("transaction.timeout.ms")) {
+      PHONY_RETURN_IF_ERROR(Set(conf.get(), "transaction.timeout.ms", "900000"));
+    }
+  }
   rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
   rd_kafka_conf_set_error_cb(conf.get(), OnError);
   rd_kafka_conf_set_opaque(conf.get(), this);
   PHONY_ASSIGN_OR_RETURN(rk, NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
   if (!options.topic.empty()) topic = rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr);
   if (!options.schema_topic.empty()) schema_topic = rd_kafka_topic_new(rk.get(), options.schema_topic.c_str(), nullptr);
+  if (transactional()) {
+    // Fences any older producer with this id and aborts its open transaction.
+    if (rd_kafka_error_t* e = rd_kafka_init_transactions(rk.get(), 60000)) {
+      const std::string why = rd_kafka_error_string(e);
+      const bool retriable = rd_kafka_error_is_retriable(e);
+      rd_kafka_error_destroy(e);
+      rk.reset();
+      return retriable ? absl::UnavailableError("kafka: init_transactions: " + why)
+                       : absl::FailedPreconditionError("kafka: init_transactions: " + why);
+    }
+  }
   fatal = false;
   stop_polling = false;
   poller = std::thread([this] {
-    while (!stop_polling.load()) rd_kafka_poll(rk.get(), 50);
+    while (!stop_polling.load()) {
+      rd_kafka_poll(rk.get(), 50);
+      if (!transactional()) continue;
+      std::lock_guard<std::mutex> lock(tx_mu);
+      if (tx_open && !tx_mid_source &&
+          (tx_batches.size() >= options.max_tx_batches || absl::Now() - tx_started >= options.max_tx_interval)) {
+        CommitLocked();
+      }
+    }
   });
   return absl::OkStatus();
 }
@@ -100,6 +136,17 @@ void KafkaBusProducer::Impl::Teardown() {
   if (!rk) return;
   stop_polling = true;
   if (poller.joinable()) poller.join();
+  if (transactional()) {
+    std::lock_guard<std::mutex> lock(tx_mu);
+    if (tx_open && !fatal.load()) {
+      if (rd_kafka_error_t* e = rd_kafka_abort_transaction(rk.get(), 10000)) rd_kafka_error_destroy(e);
+    }
+    if (!silent.load() && on_nack) {
+      for (uint64_t id : tx_batches) on_nack(id, absl::UnavailableError("kafka: transaction abandoned"));
+    }
+    tx_batches.clear();
+    tx_open = false;
+  }
   // Whatever is still queued is reported failed (nacked) and re-sent by the
   // stage from its confirmed position.
   rd_kafka_purge(rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -143,6 +190,10 @@ rd_kafka_topic_t* KafkaBusProducer::Impl::TopicHandle(const std::string& name) {
 }
 
 absl::Status KafkaBusProducer::Impl::Admit(size_t messages, size_t bytes, absl::Time deadline) {
+  if (fenced.load()) {
+    return absl::FailedPreconditionError("kafka: the producer with transactional id " + options.transactional_id +
+                                         " was fenced by a newer one: another process of this job is running");
+  }
   if (fatal.load()) {
     // librdkafka fails everything queued on a fatal error; once those nacks
     // are out, a new producer (new producer id) takes over.
@@ -168,6 +219,47 @@ absl::Status KafkaBusProducer::Impl::Admit(size_t messages, size_t bytes, absl::
   in_flight_bytes += bytes;
   ++in_flight_batches;
   return absl::OkStatus();
+}
+
+void KafkaBusProducer::Impl::CommitLocked() {
+  if (!tx_open) return;
+  std::vector<uint64_t> batches;
+  batches.swap(tx_batches);
+  tx_open = false;
+  absl::Status failed;
+  if (tx_position && !options.positions_topic.empty()) {
+    std::string value;
+    EncodePosition(*tx_position, &value);
+    if (rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(options.positions_topic.c_str()),
+                          RD_KAFKA_V_KEY(options.position_key.data(), options.position_key.size()),
+                          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      failed = absl::UnavailableError("kafka: producing the position record failed");
+    }
+  }
+  if (failed.ok()) {
+    while (rd_kafka_error_t* e = rd_kafka_commit_transaction(rk.get(), 60000)) {
+      const bool retriable = rd_kafka_error_is_retriable(e);
+      const bool abortable = rd_kafka_error_txn_requires_abort(e);
+      failed = absl::UnavailableError(std::string("kafka: commit_transaction: ") + rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+      if (retriable && !stop_polling.load()) continue;
+      if (abortable) {
+        if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk.get(), 60000)) rd_kafka_error_destroy(a);
+      }
+      break;
+    }
+  }
+  if (silent.load()) return;
+  for (uint64_t id : batches) {
+    if (failed.ok()) {
+      on_ack(id);
+    } else if (on_nack) {
+      on_nack(id, fenced.load() ? absl::FailedPreconditionError("kafka: producer " + options.transactional_id +
+                                                                 " was fenced")
+                                : failed);
+    }
+  }
 }
 
 KafkaBusProducer::KafkaBusProducer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -203,6 +295,37 @@ absl::Status KafkaBusProducer::Publish(EventBatch&& batch, absl::Duration timeou
     bytes += copies * (ApproximateSize(e) + 64);
   }
   PHONY_RETURN_IF_ERROR(im.Admit(messages, bytes, deadline));
+  std::unique_lock<std::mutex> tx_lock(im.tx_mu, std::defer_lock);
+  if (im.transactional()) {
+    tx_lock.lock();
+    if (!im.tx_open) {
+      if (rd_kafka_error_t* e = rd_kafka_begin_transaction(im.rk.get())) {
+        const std::string why = rd_kafka_error_string(e);
+        rd_kafka_error_destroy(e);
+        {
+          std::lock_guard<std::mutex> lock(im.mu);
+          im.in_flight_messages -= messages;
+          im.in_flight_bytes -= bytes;
+          --im.in_flight_batches;
+        }
+        if (im.fenced.load()) return im.Admit(0, 0, deadline);  // the fenced error
+        return absl::UnavailableError("kafka: begin_transaction: " + why);
+      }
+      im.tx_open = true;
+      im.tx_started = absl::Now();
+    }
+    im.tx_batches.push_back(batch.id);
+    for (const Event& e : batch.events) {
+      if (const auto* c = std::get_if<TxCommit>(&e)) im.tx_position = c->position;
+    }
+    if (!batch.events.empty()) {
+      const Event& last = batch.events.back();
+      // Inside a source transaction unless it ended with its commit
+      // (snapshot reads stand outside transactions).
+      const auto* change = std::get_if<ChangeEvent>(&last);
+      im.tx_mid_source = !std::holds_alternative<TxCommit>(last) && !(change && change->op == ChangeOp::kRead);
+    }
+  }
   auto* pending = new PendingBatch;
   pending->id = batch.id;
   pending->messages = messages;
@@ -253,6 +376,22 @@ absl::Status KafkaBusProducer::PublishRecords(uint64_t batch_id, const std::vect
 }
 
 absl::Status KafkaBusProducer::Flush(absl::Duration timeout) {
+  if (impl_->transactional()) {
+    std::lock_guard<std::mutex> tx_lock(impl_->tx_mu);
+    if (impl_->tx_open && impl_->tx_mid_source) {
+      // Never commit part of a source transaction: give it up; the stage
+      // resumes after the last committed position and sends it whole.
+      if (rd_kafka_error_t* e = rd_kafka_abort_transaction(impl_->rk.get(), 30000)) rd_kafka_error_destroy(e);
+      impl_->tx_open = false;
+      std::vector<uint64_t> batches;
+      batches.swap(impl_->tx_batches);
+      if (!impl_->silent.load() && impl_->on_nack) {
+        for (uint64_t id : batches) impl_->on_nack(id, absl::UnavailableError("kafka: transaction aborted mid source transaction"));
+      }
+    } else {
+      impl_->CommitLocked();
+    }
+  }
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (!impl_->drained.wait_for(lock, absl::ToChronoMilliseconds(timeout),
                                [&] { return impl_->in_flight_batches == 0; })) {

@@ -7,10 +7,13 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <string>
 #include <thread>
 
 #include "absl/time/time.h"
+#include "core/position.h"
 #include "src/kafka/kafka_bus.h"
 #include "src/kafka/rdkafka_util.h"
 
@@ -51,6 +54,23 @@ struct KafkaBusProducer::Impl {
   std::string key_buf, value_buf;
 
   std::map<std::string, rd_kafka_topic_t*> named_topics;  // by name, for the public topics
+
+  // Transactional mode (options.transactional_id). tx_mu serializes the
+  // transactional API with producing; the poll thread commits.
+  std::mutex tx_mu;
+  bool tx_open = false;
+  absl::Time tx_started;
+  std::vector<uint64_t> tx_batches;        // batches of the open Kafka transaction
+  std::optional<EventPosition> tx_position;  // last source commit in it
+  // The last batch ended inside a source transaction: committing now would
+  // put part of it in Kafka without a position that covers it, so the
+  // commit waits for the source transaction's end.
+  bool tx_mid_source = false;
+  std::atomic<bool> fenced{false};
+  bool transactional() const { return !options.transactional_id.empty(); }
+  // Commits the open transaction (with the position record); acks its
+  // batches, or aborts and nacks them. Called with tx_mu held.
+  void CommitLocked();
 
   absl::Status Build();
   void Teardown();

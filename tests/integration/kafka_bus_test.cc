@@ -271,5 +271,82 @@ TEST_F(KafkaBusTest, MissingTopicAndUnreachableBrokerAreClearErrors) {
   EXPECT_THAT(why, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("not delivered")));
 }
 
+TEST_F(KafkaBusTest, TransactionsRecordPositionsAndAFencedProducerStops) {
+  const std::string positions = topic_ + "_positions";
+  ASSERT_OK(EnsureTopics(config_, {{.name = topic_}, {.name = positions, .configs = {{"cleanup.policy", "compact"}}}}));
+  auto make = [&](std::map<uint64_t, absl::Status>* nacks, std::set<uint64_t>* acks, std::mutex* m) {
+    return KafkaBusProducer::Create(
+        {.kafka = config_, .topic = topic_, .transactional_id = topic_ + "_tx", .positions_topic = positions,
+         .position_key = "capture/slot"},
+        [=](uint64_t id) {
+          std::lock_guard<std::mutex> lock(*m);
+          acks->insert(id);
+        },
+        [=](uint64_t id, const absl::Status& why) {
+          std::lock_guard<std::mutex> lock(*m);
+          (*nacks)[id] = why;
+        });
+  };
+  auto tx = [](uint64_t lsn, int64_t key) {
+    return std::vector<Event>{TxBegin{EventPosition::Postgres(Lsn(lsn), 0), 7, 0}, Row("t", key, key, lsn),
+                              TxCommit{EventPosition::Postgres(Lsn(lsn), 2), 7, 0, 1}};
+  };
+  std::mutex m;
+  std::set<uint64_t> acks_a, acks_b;
+  std::map<uint64_t, absl::Status> nacks_a, nacks_b;
+  auto a = make(&nacks_a, &acks_a, &m);
+  ASSERT_OK(a.status());
+  ASSERT_OK((*a)->Publish(EventBatch{.id = 1, .events = tx(1000, 1)}, absl::Seconds(10)));
+  ASSERT_OK((*a)->Flush(absl::Seconds(30)));
+  {
+    std::lock_guard<std::mutex> lock(m);
+    EXPECT_EQ(acks_a, (std::set<uint64_t>{1})) << "acked when its Kafka transaction committed";
+  }
+  auto pos = ReadLatestPosition(config_, positions, "capture/slot", absl::Seconds(30));
+  ASSERT_OK(pos.status());
+  ASSERT_TRUE(pos->has_value());
+  EXPECT_EQ((*pos)->commit_lsn(), Lsn(1000));
+
+  // A second producer with the same transactional id fences the first.
+  auto b = make(&nacks_b, &acks_b, &m);
+  ASSERT_OK(b.status());
+  (void)(*a)->Publish(EventBatch{.id = 2, .events = tx(2000, 2)}, absl::Seconds(10));
+  (void)(*a)->Flush(absl::Seconds(30));
+  absl::Status later = (*a)->Publish(EventBatch{.id = 3, .events = tx(3000, 3)}, absl::Seconds(10));
+  for (int i = 0; i < 50 && later.ok(); ++i) {
+    (void)(*a)->Flush(absl::Seconds(5));
+    later = (*a)->Publish(EventBatch{.id = 4 + static_cast<uint64_t>(i), .events = tx(4000, 4)}, absl::Seconds(10));
+  }
+  EXPECT_THAT(later, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("fenced")));
+  {
+    std::lock_guard<std::mutex> lock(m);
+    EXPECT_EQ(acks_a.count(2), 0u) << "a fenced producer's batch is never acked";
+    EXPECT_EQ(nacks_a.count(2), 1u);
+  }
+  ASSERT_OK((*b)->Publish(EventBatch{.id = 1, .events = tx(5000, 5)}, absl::Seconds(10)));
+  ASSERT_OK((*b)->Flush(absl::Seconds(30)));
+  pos = ReadLatestPosition(config_, positions, "capture/slot", absl::Seconds(30));
+  ASSERT_OK(pos.status());
+  EXPECT_EQ((*pos)->commit_lsn(), Lsn(5000));
+
+  // read_committed consumers see the committed transactions only.
+  auto consumer = Consumer(topic_ + "_g");
+  std::set<int64_t> keys;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto d = consumer->Poll(absl::Milliseconds(500));
+    ASSERT_OK(d.status());
+    if (!d->has_value()) {
+      if (keys.count(5)) break;
+      continue;
+    }
+    for (const Event& e : (*d)->batch.events) {
+      if (const auto* c = std::get_if<ChangeEvent>(&e)) keys.insert(c->after->at(0).int64_value());
+    }
+    ASSERT_OK(consumer->Ack((*d)->offset));
+  }
+  EXPECT_EQ(keys, (std::set<int64_t>{1, 5}));
+}
+
 }  // namespace
 }  // namespace phony::kafka

@@ -201,8 +201,17 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
   }
   PHONY_RETURN_IF_ERROR(client->EnsureSlot(options_.slot));
   PHONY_ASSIGN_OR_RETURN(const bool binary, UseBinary(*client));
+  Lsn start_at;
+  if (options_.resume_after) {
+    PHONY_ASSIGN_OR_RETURN(std::optional<Lsn> after, options_.resume_after());
+    if (after) {
+      start_at = *after;
+      spdlog::info("capture: the stream already holds everything up to {}; resuming after it",
+                   start_at.ToString());
+    }
+  }
   PHONY_RETURN_IF_ERROR(client->Start(options_.slot, options_.publication, report.protocol_version,
-                                      options_.streaming, binary));
+                                      options_.streaming, binary, start_at));
   *made_progress = true;
   spdlog::info("capture: streaming slot {} (publication {}, pgoutput protocol {}, server {}, {} tables)",
                options_.slot, options_.publication, report.protocol_version, report.server_version,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,10 @@ struct PgCaptureOptions {
   // the last confirmed LSN, so a slot that disappears is an error instead of
   // a silent new start from "now". Optional (tests).
   StateStore* state = nullptr;
+  // Where the stream's consumer already holds everything up to (exactly-once
+  // Kafka: the position record of the last committed Kafka transaction),
+  // read at every (re)start; streaming resumes after it. Optional.
+  std::function<absl::StatusOr<std::optional<Lsn>>()> resume_after;
 };
 
 class PgCapture {

@@ -433,8 +433,9 @@ absl::StatusOr<PgReplicationClient::ExportedSlot> PgReplicationClient::CreateSlo
 }
 
 absl::Status PgReplicationClient::Start(const std::string& slot, const std::string& publication,
-                                        int protocol_version, bool streaming, bool binary) {
-  std::string cmd = "START_REPLICATION SLOT " + QuoteIdent(repl_, slot) + " LOGICAL 0/0 (proto_version '" +
+                                        int protocol_version, bool streaming, bool binary, Lsn start_at) {
+  std::string cmd = "START_REPLICATION SLOT " + QuoteIdent(repl_, slot) + " LOGICAL " + start_at.ToString() +
+                    " (proto_version '" +
                     std::to_string(protocol_version) + "', publication_names '" +
                     QuoteIdent(repl_, publication) + "'";
   if (streaming && protocol_version >= 2) cmd += ", streaming 'on'";
@@ -449,6 +450,7 @@ absl::Status PgReplicationClient::Start(const std::string& slot, const std::stri
     if (PQstatus(repl_) != CONNECTION_OK) return absl::UnavailableError("START_REPLICATION: " + msg);
     return absl::FailedPreconditionError("START_REPLICATION: " + msg);
   }
+  Confirm(start_at);
   return absl::OkStatus();
 }
 

@@ -122,11 +122,12 @@ class PgReplicationClient {
   };
   absl::StatusOr<ExportedSlot> CreateSlotWithSnapshot(const std::string& slot);
 
-  // START_REPLICATION from the slot's confirmed position.
-  // `binary`: values in the types' binary send format (faster to parse;
-  // only for tables whose column types pg_values.h reads in binary).
+  // START_REPLICATION from the slot's confirmed position, or from `start_at`
+  // when it is later (transactions committed before it are skipped by the
+  // server, and `start_at` is confirmed: the caller knows they are safe).
+  // `binary`: values in the types' binary send format.
   absl::Status Start(const std::string& slot, const std::string& publication, int protocol_version,
-                     bool streaming, bool binary = false);
+                     bool streaming, bool binary = false, Lsn start_at = Lsn());
 
   // The next message, answering keepalives and sending status updates while
   // it waits; std::nullopt when `timeout` passes without one. kUnavailable
