@@ -348,5 +348,63 @@ TEST_F(KafkaBusTest, TransactionsRecordPositionsAndAFencedProducerStops) {
   EXPECT_EQ(keys, (std::set<int64_t>{1, 5}));
 }
 
+// A second member joins the group mid-stream: partitions move between the
+// two, and together they see every event (a delivery acked by the member
+// that lost its partition may come again, never go missing).
+TEST_F(KafkaBusTest, RebalanceBetweenTwoMembersLosesNothing) {
+  constexpr int kPartitions = 4, kEvents = 4000;
+  auto producer = Producer(kPartitions);
+  ASSERT_NE(producer, nullptr);
+  for (int b = 0; b < 8; ++b) {
+    EventBatch batch{.id = static_cast<uint64_t>(b + 1)};
+    for (int i = 0; i < kEvents / 8; ++i) {
+      const int seq = b * (kEvents / 8) + i;
+      batch.events.push_back(Row("users", seq, seq, 100 + static_cast<uint64_t>(seq)));
+    }
+    ASSERT_OK(producer->Publish(std::move(batch), absl::Seconds(10)));
+  }
+  ASSERT_OK(producer->Flush(absl::Seconds(30)));
+
+  const std::string group = topic_ + "_g";
+  std::mutex m;
+  std::set<int64_t> seen;
+  std::atomic<bool> stop{false};
+  std::atomic<int> per_member[2] = {0, 0};
+  auto member = [&](int index, size_t max_batch) {
+    auto c = Consumer(group, max_batch);
+    ASSERT_NE(c, nullptr);
+    while (!stop.load()) {
+      auto d = c->Poll(absl::Milliseconds(200));
+      ASSERT_OK(d.status());
+      if (!d->has_value()) continue;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        for (const Event& e : (*d)->batch.events) seen.insert(std::get<ChangeEvent>(e).after->at(1).int64_value());
+      }
+      per_member[index] += static_cast<int>((*d)->batch.events.size());
+      ASSERT_OK(c->Ack((*d)->offset));
+      // Slow enough that the second member joins while work is left.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+  std::thread first(member, 0, 50);
+  for (int i = 0; i < 200 && per_member[0].load() < 500; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::thread second(member, 1, 50);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      if (seen.size() == static_cast<size_t>(kEvents)) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  stop = true;
+  first.join();
+  second.join();
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kEvents)) << "every event reached one member or the other";
+  EXPECT_GT(per_member[0].load(), 0);
+  EXPECT_GT(per_member[1].load(), 0) << "the second member took over partitions";
+}
+
 }  // namespace
 }  // namespace phony::kafka
