@@ -81,6 +81,9 @@ class KafkaBusProducer : public BusProducer {
   size_t in_flight_batches() const;
   // How many times the producer was rebuilt after a fatal error.
   int rebuilds() const;
+  // Makes librdkafka raise a fatal error now (rd_kafka_test_fatal_error), as
+  // 2.0.2's idempotent producer can after a broker restart. Tests only.
+  void TriggerFatalErrorForTesting();
 
   struct Impl;  // opaque (librdkafka callbacks reach it)
 

@@ -410,4 +410,9 @@ size_t KafkaBusProducer::in_flight_batches() const {
 
 int KafkaBusProducer::rebuilds() const { return impl_->rebuilds; }
 
+void KafkaBusProducer::TriggerFatalErrorForTesting() {
+  rd_kafka_test_fatal_error(impl_->rk.get(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                            "triggered by a test");
+}
+
 }  // namespace phony::kafka
