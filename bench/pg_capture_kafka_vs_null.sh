@@ -15,11 +15,8 @@ cd "$here"
 rows="${1:-1000000}"
 runs="${2:-1}"
 [ -x build/phony ] || scripts/build.sh
-if [ ! -f build/services.env ] || ! grep -q PHONY_KAFKA_BROKERS build/services.env || ! grep -q PHONY_PG15_PORT build/services.env; then
-  scripts/services.sh stop >/dev/null 2>&1 || true
-  scripts/services.sh start pg15 kafka
-fi
-set -a; . build/services.env; set +a
+. "$here/bench/lib.sh"
+ensure_pg15_kafka
 bin=/usr/lib/postgresql/15/bin
 psql=("$bin/psql" -h 127.0.0.1 -p "$PHONY_PG15_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 db=phony_kbench
@@ -29,7 +26,6 @@ export PHONY_BENCH_SECRET=0123456789abcdef0123456789abcdef
 
 ratios=()
 run_id=0
-. "$here/bench/measure.sh"
 
 one_run() {
   run_id=$((run_id + 1))
@@ -47,12 +43,7 @@ JSON
   build/phony capture --config "$work/job.json" --sink null --slot s_null --publication bench_pub --stop-after-idle 1 2>/dev/null
   build/phony capture --config "$work/job.json" --slot s_kafka --publication bench_pub --stop-after-idle 1 2>/dev/null
 
-  echo "loading $rows rows in transactions of 1000..."
-  "${psql[@]}" -d "$db" -c "CREATE PROCEDURE load(n bigint) LANGUAGE plpgsql AS \$\$
-    BEGIN FOR b IN 0..(n - 1) / 1000 LOOP
-      INSERT INTO items SELECT g, 'item number ' || g, (g % 1000) + 0.99, now(), g % 2 = 0
-        FROM generate_series(b * 1000 + 1, least((b + 1) * 1000, n)) g;
-      COMMIT; END LOOP; END \$\$" -c "CALL load($rows)"
+  load_items psql "$db" "$rows"
   end_lsn="$("${psql[@]}" -d "$db" -c "SELECT pg_current_wal_lsn()")"
   echo "WAL end $end_lsn"
 

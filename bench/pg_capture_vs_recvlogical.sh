@@ -45,7 +45,7 @@ echo "loading $rows rows in one transaction..."
 end_lsn="$("${psql[@]}" -d "$db" -c "SELECT pg_current_wal_lsn()")"
 echo "WAL end $end_lsn"
 
-. "$here/bench/measure.sh"
+. "$here/bench/lib.sh"
 
 run_recv() {
   rm -f "$work/recv.out"

@@ -1,0 +1,41 @@
+# Sourced by the side-by-side benchmark scripts (after setting $here, $work
+# and $rows).
+#
+# ensure_pg15_kafka: PostgreSQL 15 and Kafka from scripts/services.sh,
+# started when build/services.env lacks them; exports their settings.
+ensure_pg15_kafka() {
+  if [ ! -f build/services.env ] || ! grep -q PHONY_KAFKA_BROKERS build/services.env ||
+     ! grep -q PHONY_PG15_PORT build/services.env; then
+    scripts/services.sh stop >/dev/null 2>&1 || true
+    scripts/services.sh start pg15 kafka
+  fi
+  set -a; . build/services.env; set +a
+}
+
+# load_items PSQL_ARRAY_NAME DB ROWS: ROWS rows into items(id, name, price,
+# created_at, active), committed in transactions of 1 000.
+load_items() {
+  local -n q="$1"
+  echo "loading $3 rows in transactions of 1000..."
+  "${q[@]}" -d "$2" -c "CREATE PROCEDURE load(n bigint) LANGUAGE plpgsql AS \$\$
+    BEGIN FOR b IN 0..(n - 1) / 1000 LOOP
+      INSERT INTO items SELECT g, 'item number ' || g, (g % 1000) + 0.99, now(), g % 2 = 0
+        FROM generate_series(b * 1000 + 1, least((b + 1) * 1000, n)) g;
+      COMMIT; END LOOP; END \$\$" -c "CALL load($3)"
+}
+
+# measure NAME COMMAND... runs
+# COMMAND (stdout dropped, stderr to $work/NAME.err), prints wall time, rows/s
+# for $rows, peak RSS and CPU seconds, and sets ${NAME//-/_}_secs.
+measure() {
+  local name="$1"; shift
+  local start end rss user sys secs
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M %U %S" -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || { cat "$work/$name.err"; exit 1; }
+  end=$(date +%s.%N)
+  read -r rss user sys <"$work/$name.time"
+  secs=$(echo "$end - $start" | bc -l)
+  printf '%-16s %8.2f s  %10.0f rows/s  peak RSS %6.1f MB  CPU %6.2f s\n' "$name" "$secs" \
+    "$(echo "$rows / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$(echo "$user + $sys" | bc -l)"
+  eval "${name//-/_}_secs=$secs"
+}
