@@ -99,8 +99,6 @@ absl::Status CheckDigits(std::string_view digits) {
   return absl::OkStatus();
 }
 
-constexpr int kRounds = 10;  // FF1's round count
-
 }  // namespace
 
 uint64_t SipHash64(const Key128& key, std::string_view data) {
@@ -145,42 +143,82 @@ absl::StatusOr<Key128> DeriveKey(std::string_view secret, std::string_view purpo
   return key;
 }
 
-U128 DigitTokenizer::Round(size_t n, int round, U128 half, size_t out_digits) const {
-  // Round input: the total length and the round number (domain separation),
-  // then the half as 16 little-endian bytes.
-  unsigned char in[18];
-  in[0] = static_cast<unsigned char>(n);
-  in[1] = static_cast<unsigned char>(round);
-  std::memcpy(in + 2, &half, 16);
-  const std::array<uint8_t, 16> h = SipHash128(key_, std::string_view(reinterpret_cast<char*>(in), sizeof(in)));
-  U128 v;
-  std::memcpy(&v, h.data(), 16);
-  return v % Pow10(out_digits);
+DigitTokenizer::DigitTokenizer(Key128 key) {
+  // Round keys: SipHash-128 of ("round", n, i) under the tokenizer's key, so
+  // every (length, round) pair has its own keyed round function.
+  for (size_t n = 0; n <= kMaxDigits; ++n) {
+    for (int i = 0; i < kRounds; ++i) {
+      const unsigned char in[7] = {'r', 'o', 'u', 'n', 'd', static_cast<unsigned char>(n),
+                                   static_cast<unsigned char>(i)};
+      const std::array<uint8_t, 16> h = SipHash128(key, std::string_view(reinterpret_cast<const char*>(in), 7));
+      round_keys_[n][i] = Key128{Load64(h.data()), Load64(h.data() + 8)};
+    }
+  }
+}
+
+namespace {
+
+// (hi * 2^64 + lo) mod m, for m < 2^63.
+inline uint64_t Mod128(uint64_t hi, uint64_t lo, uint64_t m) {
+  hi %= m;
+#if defined(__x86_64__)
+  uint64_t q, r;
+  __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(m));
+  (void)q;
+  return r;
+#else
+  return static_cast<uint64_t>(((static_cast<U128>(hi) << 64) | lo) % m);
+#endif
+}
+
+}  // namespace
+
+uint64_t DigitTokenizer::Round(size_t n, int round, uint64_t half, size_t m) const {
+  char in[8];
+  std::memcpy(in, &half, 8);
+  const Key128& k = round_keys_[n][round];
+  const uint64_t mod = static_cast<uint64_t>(Pow10(m));
+  if (m <= 9) {
+    // A 64-bit PRF output reduced mod 10^m (bias below 2^-34).
+    return SipHash64(k, std::string_view(in, 8)) % mod;
+  }
+  const std::array<uint8_t, 16> h = SipHash128(k, std::string_view(in, 8));
+  return Mod128(Load64(h.data() + 8), Load64(h.data()), mod);  // bias below 2^-68
 }
 
 // FF1's numeral-string Feistel: A has u = n/2 digits, B has v = n - u;
 // round i computes C = (A + F_i(B)) mod 10^m (m = u on even rounds, v on odd
 // ones), then A = B, B = C. Each round is invertible, so the whole is a
-// permutation of the n-digit strings whatever the round function.
-void DigitTokenizer::Forward(size_t n, U128* a, U128* b) const {
+// permutation of the n-digit numbers whatever the round function.
+U128 DigitTokenizer::EncryptNumber(size_t n, U128 x) const {
   const size_t u = n / 2, v = n - u;
+  const U128 split = Pow10(v);
+  uint64_t a = static_cast<uint64_t>(x / split), b = static_cast<uint64_t>(x % split);
   for (int i = 0; i < kRounds; ++i) {
     const size_t m = i % 2 == 0 ? u : v;
-    const U128 c = (*a + Round(n, i, *b, m)) % Pow10(m);
-    *a = *b;
-    *b = c;
+    const uint64_t mod = static_cast<uint64_t>(Pow10(m));
+    uint64_t c = a + Round(n, i, b, m);  // both < 10^18: no overflow
+    if (c >= mod) c -= mod;
+    a = b;
+    b = c;
   }
+  // After an even number of rounds A holds u digits again and B holds v.
+  return static_cast<U128>(a) * split + b;
 }
 
-void DigitTokenizer::Backward(size_t n, U128* a, U128* b) const {
+U128 DigitTokenizer::DecryptNumber(size_t n, U128 x) const {
   const size_t u = n / 2, v = n - u;
+  const U128 split = Pow10(v);
+  uint64_t a = static_cast<uint64_t>(x / split), b = static_cast<uint64_t>(x % split);
   for (int i = kRounds - 1; i >= 0; --i) {
     const size_t m = i % 2 == 0 ? u : v;
-    const U128 mod = Pow10(m);
-    const U128 c = *b;
-    *b = *a;
-    *a = (c + mod - Round(n, i, *b, m)) % mod;
+    const uint64_t mod = static_cast<uint64_t>(Pow10(m));
+    const uint64_t c = b;
+    b = a;
+    const uint64_t f = Round(n, i, b, m);
+    a = c >= f ? c - f : c + mod - f;
   }
+  return static_cast<U128>(a) * split + b;
 }
 
 absl::StatusOr<std::string> DigitTokenizer::Encrypt(std::string_view digits) const {
@@ -189,20 +227,15 @@ absl::StatusOr<std::string> DigitTokenizer::Encrypt(std::string_view digits) con
   std::string out;
   if (n == 1) {
     // One digit: the keyed permutation of 0-9 from the two-digit network
-    // (cycle-walking inside "00".."09").
-    U128 a = 0, b = static_cast<unsigned>(digits[0] - '0');
+    // (cycle-walking inside 00..09).
+    U128 x = static_cast<unsigned>(digits[0] - '0');
     do {
-      Forward(2, &a, &b);
-    } while (a != 0);
-    AppendDigits(b, 1, &out);
+      x = EncryptNumber(2, x);
+    } while (x >= 10);
+    AppendDigits(x, 1, &out);
     return out;
   }
-  const size_t u = n / 2;
-  U128 a = ParseDigits(digits.substr(0, u)), b = ParseDigits(digits.substr(u));
-  Forward(n, &a, &b);
-  // After an even number of rounds A holds u digits again and B holds v.
-  AppendDigits(a, u, &out);
-  AppendDigits(b, n - u, &out);
+  AppendDigits(EncryptNumber(n, ParseDigits(digits)), n, &out);
   return out;
 }
 
@@ -211,32 +244,34 @@ absl::StatusOr<std::string> DigitTokenizer::Decrypt(std::string_view digits) con
   const size_t n = digits.size();
   std::string out;
   if (n == 1) {
-    U128 a = 0, b = static_cast<unsigned>(digits[0] - '0');
+    U128 x = static_cast<unsigned>(digits[0] - '0');
     do {
-      Backward(2, &a, &b);
-    } while (a != 0);
-    AppendDigits(b, 1, &out);
+      x = DecryptNumber(2, x);
+    } while (x >= 10);
+    AppendDigits(x, 1, &out);
     return out;
   }
-  const size_t u = n / 2;
-  U128 a = ParseDigits(digits.substr(0, u)), b = ParseDigits(digits.substr(u));
-  Backward(n, &a, &b);
-  AppendDigits(a, u, &out);
-  AppendDigits(b, n - u, &out);
+  AppendDigits(DecryptNumber(n, ParseDigits(digits)), n, &out);
   return out;
 }
 
 uint64_t DigitTokenizer::PermuteMagnitude(uint64_t magnitude, uint64_t limit, bool zero_allowed) const {
-  std::string digits = std::to_string(magnitude);
-  const size_t n = digits.size();
-  // Cycle-walking: apply the permutation of n-digit strings until the
-  // result is in the class (no leading zero for n > 1, at most `limit`).
-  // The walk stays on the input's cycle, so the restriction is a bijection.
+  size_t n = 1;
+  while (n < 20 && Pow10(n) <= magnitude) ++n;
+  const U128 lowest = n > 1 ? Pow10(n - 1) : 0;  // no leading zero
+  // Cycle-walking: apply the permutation of the n-digit numbers until the
+  // result is in the class. The walk stays on the input's cycle, so the
+  // restriction is a bijection of the class.
+  U128 x = magnitude;
   while (true) {
-    digits = *Encrypt(digits);
-    if (n > 1 && digits[0] == '0') continue;
-    const U128 v = ParseDigits(digits);
-    if (v <= limit && (zero_allowed || v != 0)) return static_cast<uint64_t>(v);
+    if (n == 1) {
+      do {
+        x = EncryptNumber(2, x);
+      } while (x >= 10);
+    } else {
+      x = EncryptNumber(n, x);
+    }
+    if (x >= lowest && x <= limit && (zero_allowed || x != 0)) return static_cast<uint64_t>(x);
   }
 }
 

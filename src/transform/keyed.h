@@ -43,7 +43,8 @@ class DigitTokenizer {
  public:
   static constexpr size_t kMaxDigits = 36;
 
-  explicit DigitTokenizer(Key128 key) : key_(key) {}
+  // Derives one round key per (length, round) from `key`.
+  explicit DigitTokenizer(Key128 key);
 
   // kInvalidArgument for an empty string, a non-digit, or more than
   // kMaxDigits digits.
@@ -56,16 +57,18 @@ class DigitTokenizer {
   int64_t TokenizeInt64(int64_t value) const;
 
  private:
-  // The Feistel network on the halves (a: u digits, b: v digits).
-  void Forward(size_t n, U128* a, U128* b) const;
-  void Backward(size_t n, U128* a, U128* b) const;
-  U128 Round(size_t n, int round, U128 half, size_t out_digits) const;
+  static constexpr int kRounds = 10;  // FF1's round count
+  // The permutation of the n-digit numbers [0, 10^n) and its inverse.
+  U128 EncryptNumber(size_t n, U128 x) const;
+  U128 DecryptNumber(size_t n, U128 x) const;
+  // F_i(half) mod 10^m under the (n, i) round key; halves are < 10^18.
+  uint64_t Round(size_t n, int round, uint64_t half, size_t m) const;
   // A magnitude permuted within its class: the same number of digits (no
   // leading zero unless it is one digit), at most `limit`, and not zero
   // unless `zero_allowed`.
   uint64_t PermuteMagnitude(uint64_t magnitude, uint64_t limit, bool zero_allowed) const;
 
-  Key128 key_;
+  Key128 round_keys_[kMaxDigits + 1][kRounds];
 };
 
 }  // namespace phony::transform
