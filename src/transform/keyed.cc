@@ -222,36 +222,29 @@ U128 DigitTokenizer::DecryptNumber(size_t n, U128 x) const {
 }
 
 absl::StatusOr<std::string> DigitTokenizer::Encrypt(std::string_view digits) const {
-  if (absl::Status s = CheckDigits(digits); !s.ok()) return s;
-  const size_t n = digits.size();
-  std::string out;
-  if (n == 1) {
-    // One digit: the keyed permutation of 0-9 from the two-digit network
-    // (cycle-walking inside 00..09).
-    U128 x = static_cast<unsigned>(digits[0] - '0');
-    do {
-      x = EncryptNumber(2, x);
-    } while (x >= 10);
-    AppendDigits(x, 1, &out);
-    return out;
-  }
-  AppendDigits(EncryptNumber(n, ParseDigits(digits)), n, &out);
-  return out;
+  return Apply(digits, /*inverse=*/false);
 }
 
 absl::StatusOr<std::string> DigitTokenizer::Decrypt(std::string_view digits) const {
+  return Apply(digits, /*inverse=*/true);
+}
+
+absl::StatusOr<std::string> DigitTokenizer::Apply(std::string_view digits, bool inverse) const {
   if (absl::Status s = CheckDigits(digits); !s.ok()) return s;
   const size_t n = digits.size();
-  std::string out;
+  auto step = [&](size_t len, U128 x) { return inverse ? DecryptNumber(len, x) : EncryptNumber(len, x); };
+  U128 x = ParseDigits(digits);
   if (n == 1) {
-    U128 x = static_cast<unsigned>(digits[0] - '0');
+    // One digit: the keyed permutation of 0-9 from the two-digit network
+    // (cycle-walking inside 00..09).
     do {
-      x = DecryptNumber(2, x);
+      x = step(2, x);
     } while (x >= 10);
-    AppendDigits(x, 1, &out);
-    return out;
+  } else {
+    x = step(n, x);
   }
-  AppendDigits(DecryptNumber(n, ParseDigits(digits)), n, &out);
+  std::string out;
+  AppendDigits(x, n, &out);
   return out;
 }
 

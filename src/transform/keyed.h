@@ -58,6 +58,7 @@ class DigitTokenizer {
 
  private:
   static constexpr int kRounds = 10;  // FF1's round count
+  absl::StatusOr<std::string> Apply(std::string_view digits, bool inverse) const;
   // The permutation of the n-digit numbers [0, 10^n) and its inverse.
   U128 EncryptNumber(size_t n, U128 x) const;
   U128 DecryptNumber(size_t n, U128 x) const;
