@@ -153,4 +153,44 @@ absl::StatusOr<std::string> KeyedHash(const Key128& key, std::string_view value,
   return out;
 }
 
+absl::StatusOr<int32_t> ShiftDays(const Key128& key, std::string_view entity, int32_t max_days) {
+  if (max_days < 1 || max_days > 36500) {
+    return absl::InvalidArgumentError("DATE_SHIFT days must be 1 to 36500, got " + std::to_string(max_days));
+  }
+  // 2 * max_days outcomes (zero excluded: a shift of 0 would keep the real
+  // date); the 64-bit PRF output's bias over at most 73000 values is < 2^-46.
+  const uint64_t span = 2 * static_cast<uint64_t>(max_days);
+  const auto r = static_cast<int64_t>(SipHash64(key, entity) % span);
+  return static_cast<int32_t>(r < max_days ? r - max_days : r - max_days + 1);
+}
+
+absl::StatusOr<Value> ShiftDate(const Value& value, int32_t days) {
+  constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
+  switch (value.kind()) {
+    case ValueKind::kNull:
+    case ValueKind::kUnchanged:
+      return value;
+    case ValueKind::kDate: {
+      const int32_t d = value.date_value();
+      if (d == kDatePosInfinity || d == kDateNegInfinity) return value;
+      const int64_t out = static_cast<int64_t>(d) + days;
+      if (out <= kDateNegInfinity || out >= kDatePosInfinity) return absl::InvalidArgumentError("DATE_SHIFT leaves the date range");
+      return Value::Date(static_cast<int32_t>(out));
+    }
+    case ValueKind::kTimestamp:
+    case ValueKind::kTimestampTz: {
+      const int64_t us = value.int64_value();
+      if (us == kTimestampPosInfinity || us == kTimestampNegInfinity) return value;
+      int64_t out;
+      if (__builtin_add_overflow(us, static_cast<int64_t>(days) * kMicrosPerDay, &out) ||
+          out == kTimestampPosInfinity || out == kTimestampNegInfinity) {
+        return absl::InvalidArgumentError("DATE_SHIFT leaves the timestamp range");
+      }
+      return value.kind() == ValueKind::kTimestamp ? Value::Timestamp(out) : Value::TimestampTz(out);
+    }
+    default:
+      return absl::InvalidArgumentError("DATE_SHIFT applies to dates and timestamps only");
+  }
+}
+
 }  // namespace phony::transform

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/value.h"
 #include "src/transform/keyed.h"
 
 namespace phony::transform {
@@ -44,5 +45,15 @@ absl::StatusOr<std::string> KeyedHash(const Key128& key, std::string_view value,
                                       size_t length);
 // The longest output of each format.
 size_t MaxHashLength(HashFormat format);
+
+// DATE_SHIFT: a keyed shift in [-max_days, max_days] \ {0} days, a pure
+// function of `entity` (the row's entity key, so every date of one person
+// moves together and intervals between them survive; or the value itself).
+// kInvalidArgument unless 1 <= max_days <= 36500.
+absl::StatusOr<int32_t> ShiftDays(const Key128& key, std::string_view entity, int32_t max_days);
+// Moves a date, timestamp or timestamptz by `days` (±infinity, null and the
+// unchanged sentinel stay as they are). kInvalidArgument for other kinds
+// and for a result outside the kind's range.
+absl::StatusOr<Value> ShiftDate(const Value& value, int32_t days);
 
 }  // namespace phony::transform

@@ -1,5 +1,6 @@
 #include "src/transform/rules.h"
 
+#include <map>
 #include <set>
 
 #include "core/testing/status_matchers.h"
@@ -65,6 +66,35 @@ TEST(RulesTest, KeyedHashFormatsLengthsAndKeys) {
   std::set<std::string> seen;
   for (int i = 0; i < 100000; ++i) seen.insert(*KeyedHash(Key(), "user" + std::to_string(i), HashFormat::kHex, 16));
   EXPECT_EQ(seen.size(), 100000u);
+}
+
+TEST(RulesTest, DateShiftIsKeyedPerEntityBoundedAndNeverZero) {
+  const Key128 k = Key("domain:birth:v1");
+  std::map<int32_t, int> histogram;
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_OK_AND_ASSIGN(int32_t shift, ShiftDays(k, "customer-" + std::to_string(i), 30));
+    ASSERT_GE(shift, -30);
+    ASSERT_LE(shift, 30);
+    ASSERT_NE(shift, 0);
+    ++histogram[shift];
+  }
+  EXPECT_EQ(histogram.size(), 60u) << "every nonzero shift occurs";
+  for (const auto& [shift, count] : histogram) EXPECT_GT(count, 200) << shift;  // ~333 each
+  EXPECT_EQ(*ShiftDays(k, "customer-7", 30), *ShiftDays(k, "customer-7", 30)) << "one entity, one shift";
+  EXPECT_THAT(ShiftDays(k, "x", 0).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  // Every date of an entity moves by the same amount: intervals survive.
+  const int32_t shift = *ShiftDays(k, "customer-7", 30);
+  ASSERT_OK_AND_ASSIGN(Value born, ShiftDate(Value::Date(7000), shift));
+  ASSERT_OK_AND_ASSIGN(Value joined, ShiftDate(Value::Timestamp(7100LL * 86400 * 1000000 + 5), shift));
+  EXPECT_EQ(born, Value::Date(7000 + shift));
+  EXPECT_EQ(joined.int64_value() - static_cast<int64_t>(born.date_value()) * 86400 * 1000000,
+            100LL * 86400 * 1000000 + 5);
+  EXPECT_EQ(*ShiftDate(Value::Date(kDatePosInfinity), shift), Value::Date(kDatePosInfinity));
+  EXPECT_EQ(*ShiftDate(Value::TimestampTz(kTimestampNegInfinity), shift), Value::TimestampTz(kTimestampNegInfinity));
+  EXPECT_TRUE(ShiftDate(Value::Unchanged(), shift)->is_unchanged());
+  EXPECT_THAT(ShiftDate(Value::Text("2024-01-01"), shift).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ShiftDate(Value::Timestamp(INT64_MAX - 5), 30).status(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace
