@@ -1,11 +1,14 @@
 #include "src/cli/capture_command.h"
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "core/config.h"
@@ -111,7 +114,30 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
     specs.push_back({.name = topics.positions, .partitions = 1, .replication_factor = config.kafka->replication_factor,
                      .configs = {{"cleanup.policy", "compact"}}});
   }
-  absl::Status ready = kafka::EnsureTopics(*config.kafka, specs);
+  // A broker that cannot be reached is retried with backoff (and said so);
+  // anything else (a refusal, a missing topic with creation off) stops here.
+  auto with_retries = [](const char* what, auto attempt) {
+    absl::Duration backoff = absl::Seconds(1);
+    for (int failures = 1;; ++failures) {
+      auto result = attempt();
+      absl::Status s = [&] {
+        if constexpr (std::is_same_v<decltype(result), absl::Status>) {
+          return result;
+        } else {
+          return result.status();
+        }
+      }();
+      if (s.ok() || !absl::IsUnavailable(s) || g_stop.load()) return result;
+      spdlog::warn("capture: kafka unavailable while {} ({}); retry {} in {}", what, std::string(s.message()),
+                   failures, absl::FormatDuration(backoff));
+      for (absl::Time until = absl::Now() + backoff; absl::Now() < until && !g_stop.load();) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      backoff = std::min(backoff * 2, absl::Seconds(30));
+    }
+  };
+  absl::Status ready =
+      with_retries("preparing topics", [&] { return kafka::EnsureTopics(*config.kafka, specs, absl::Seconds(10)); });
   if (!ready.ok()) {
     spdlog::error("capture: {}", std::string(ready.message()));
     return ExitCodeFor(ready);
@@ -131,13 +157,15 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
       return std::optional<Lsn>((*p)->commit_lsn());
     };
   }
-  auto producer = kafka::KafkaBusProducer::Create(
-      {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
-       .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name,
-       .transactional_id = exactly_once ? "phony-capture-" + config.name + "-" + opts.slot : "",
-       .positions_topic = exactly_once ? topics.positions : "", .position_key = position_key},
-      [&](uint64_t id) { capture_ptr->OnAck(id); },
-      [&](uint64_t id, const absl::Status& why) { capture_ptr->OnNack(id, why); });
+  auto producer = with_retries("starting the producer", [&] {
+    return kafka::KafkaBusProducer::Create(
+        {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
+         .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name,
+         .transactional_id = exactly_once ? "phony-capture-" + config.name + "-" + opts.slot : "",
+         .positions_topic = exactly_once ? topics.positions : "", .position_key = position_key},
+        [&](uint64_t id) { capture_ptr->OnAck(id); },
+        [&](uint64_t id, const absl::Status& why) { capture_ptr->OnNack(id, why); });
+  });
   if (!producer.ok()) {
     spdlog::error("capture: {}", std::string(producer.status().message()));
     return absl::IsInvalidArgument(producer.status()) ? kExitConfig : kExitSource;
