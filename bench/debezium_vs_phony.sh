@@ -26,17 +26,14 @@ if [ ! -f "$libs/.complete" ]; then
     -DoutputDirectory="$libs" -DincludeScope=runtime
   touch "$libs/.complete"
 fi
+command -v javac >/dev/null || {
+  echo "bench/debezium_vs_phony.sh compiles its Java harness: install a JDK (apt-get install -y openjdk-17-jdk-headless)" >&2
+  exit 2
+}
 mkdir -p "$classes"
 javac -d "$classes" -cp "$libs/*" bench/debezium/DebeziumBench.java
-[ -x build/phony ] || scripts/build.sh
 . "$here/bench/lib.sh"
-ensure_pg15_kafka
-bin=/usr/lib/postgresql/15/bin
-psql=("$bin/psql" -h 127.0.0.1 -p "$PHONY_PG15_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
-db=phony_dbzbench
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-export PHONY_BENCH_SECRET=0123456789abcdef0123456789abcdef
+bench_common phony_dbzbench
 
 cpu() { awk '{print $2 + $3}' "$work/$1.time"; }
 rss_mb() { awk '{print $1 / 1024}' "$work/$1.time"; }

@@ -1,6 +1,20 @@
 # Sourced by the side-by-side benchmark scripts (after setting $here, $work
 # and $rows).
 #
+# bench_common DB: the shared preamble of the capture benchmarks: phony
+# built, PostgreSQL 15 and Kafka running, and the globals bin, psql (array),
+# db, work (a temporary directory removed on exit) and PHONY_BENCH_SECRET.
+bench_common() {
+  [ -x build/phony ] || scripts/build.sh
+  ensure_pg15_kafka
+  bin=/usr/lib/postgresql/15/bin
+  psql=("$bin/psql" -h 127.0.0.1 -p "$PHONY_PG15_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+  db="$1"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  export PHONY_BENCH_SECRET=0123456789abcdef0123456789abcdef
+}
+
 # ensure_pg15_kafka: PostgreSQL 15 and Kafka from scripts/services.sh,
 # started when build/services.env lacks them; exports their settings.
 ensure_pg15_kafka() {

@@ -14,15 +14,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 rows="${1:-1000000}"
 runs="${2:-1}"
-[ -x build/phony ] || scripts/build.sh
 . "$here/bench/lib.sh"
-ensure_pg15_kafka
-bin=/usr/lib/postgresql/15/bin
-psql=("$bin/psql" -h 127.0.0.1 -p "$PHONY_PG15_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
-db=phony_kbench
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-export PHONY_BENCH_SECRET=0123456789abcdef0123456789abcdef
+bench_common phony_kbench
 
 ratios=()
 run_id=0
