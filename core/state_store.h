@@ -38,6 +38,9 @@ class StateStore {
     std::string job_name;  // recorded at creation; a different job is refused
     std::string stage;     // "capture", "transform", "apply", "snapshot"
     bool create_if_missing = true;
+    // Block compression of SST files (RocksDB's default). Tests that scan the
+    // files' bytes for a value turn it off so that the bytes are plain.
+    bool compression = true;
   };
 
   // Opens (creating) the directory. kFailedPrecondition when another process

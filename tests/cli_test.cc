@@ -90,7 +90,7 @@ TEST(CliTest, MissingConfigFileIsAnError) {
 
 TEST(CliTest, EverySubcommandHasHelp) {
   for (const char* sub : {"check-config", "capture", "transform", "apply", "snapshot", "run",
-                          "analyze", "inspect", "status", "verify", "preview", "teardown", "sync",
+                          "analyze", "inspect", "status", "verify", "preview", "mapping", "teardown", "sync",
                           "schedule"}) {
     const Result r = RunPhony(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.output;

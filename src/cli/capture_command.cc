@@ -17,6 +17,7 @@
 #include "core/state_store.h"
 #include "spdlog/spdlog.h"
 #include "src/capture/postgres/pg_capture.h"
+#include "src/cli/retry.h"
 #include "src/kafka/kafka_admin.h"
 #include "src/kafka/kafka_bus.h"
 #include "src/kafka/kafka_topics.h"
@@ -117,24 +118,7 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
   // A broker that cannot be reached is retried with backoff (and said so);
   // anything else (a refusal, a missing topic with creation off) stops here.
   auto with_retries = [](const char* what, auto attempt) {
-    absl::Duration backoff = absl::Seconds(1);
-    for (int failures = 1;; ++failures) {
-      auto result = attempt();
-      absl::Status s = [&] {
-        if constexpr (std::is_same_v<decltype(result), absl::Status>) {
-          return result;
-        } else {
-          return result.status();
-        }
-      }();
-      if (s.ok() || !absl::IsUnavailable(s) || g_stop.load()) return result;
-      spdlog::warn("capture: kafka unavailable while {} ({}); retry {} in {}", what, std::string(s.message()),
-                   failures, absl::FormatDuration(backoff));
-      for (absl::Time until = absl::Now() + backoff; absl::Now() < until && !g_stop.load();) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      backoff = std::min(backoff * 2, absl::Seconds(30));
-    }
+    return RetryWhileUnavailable("capture: kafka", what, g_stop, attempt);
   };
   absl::Status ready =
       with_retries("preparing topics", [&] { return kafka::EnsureTopics(*config.kafka, specs, absl::Seconds(10)); });

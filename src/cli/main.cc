@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "spdlog/spdlog.h"
 #include "src/cli/capture_command.h"
+#include "src/cli/transform_command.h"
 
 namespace {
 
@@ -26,7 +27,6 @@ struct Pending {
 
 // Subcommands that exist in the interface and arrive with later issues.
 const std::vector<Pending> kPending = {
-    {"transform", "Anonymize the raw change stream (Kafka mode)", "#5"},
     {"apply", "Apply the anonymized stream to staging (Kafka mode)", "#6"},
     {"snapshot", "Copy the source (full or subset) into staging", "#7"},
     {"run", "Snapshot, then stream changes continuously", "#8"},
@@ -34,7 +34,6 @@ const std::vector<Pending> kPending = {
     {"inspect", "Show a job's positions, schema versions and mappings", "#8"},
     {"status", "Show a running job's progress and lag", "#8"},
     {"verify", "Compare staging with the deterministic transform of the source", "#8"},
-    {"preview", "Show what the transform does to sampled rows", "#5"},
     {"teardown", "Drop a job's slot, publication and state", "#8"},
     {"sync", "Run one scheduled-style sync now (full or incremental)", "#12"},
     {"schedule", "Run syncs on a cron schedule", "#12"},
@@ -129,6 +128,43 @@ int main(int argc, char** argv) {
   capture->add_option("--publication", capture_flags.publication,
                       "Publication (default phony_<job name>_pub)");
 
+  phony::cli::TransformFlags transform_flags;
+  auto* transform = app.add_subcommand(
+      "transform", "Anonymize the job's raw change stream into the anonymized and public topics (Kafka "
+                   "mode; exactly once)");
+  transform->add_option("-c,--config", transform_flags.config_path, "Job config (JSON)")->required();
+  transform->add_option("--instance", transform_flags.instance,
+                        "Instance number (state directory and transactional id; one per process)")
+      ->check(CLI::NonNegativeNumber);
+  transform->add_option("--stop-after-idle", transform_flags.stop_after_idle_seconds,
+                        "Stop after this many seconds without input, once everything is committed");
+  transform->add_flag("--no-public", transform_flags.no_public,
+                      "Write only the internal anonymized topic, no public per-table topics");
+
+  phony::cli::PreviewFlags preview_flags;
+  auto* preview = app.add_subcommand(
+      "preview", "Print sampled source rows before and after the job's rules (on this terminal only)");
+  preview->add_option("-c,--config", preview_flags.config_path, "Job config (JSON)")->required();
+  preview->add_option("--table", preview_flags.table, "Table (schema.table, or a table of the default schema)")
+      ->required();
+  preview->add_option("--rows", preview_flags.rows, "How many rows to sample (default 10)");
+
+  phony::cli::MappingFlags mapping_flags;
+  auto* mapping = app.add_subcommand(
+      "mapping", "Set or remove an operator override: a fixed fake for one original in a mapping domain");
+  mapping->add_option("-c,--config", mapping_flags.config_path, "Job config (JSON)")->required();
+  mapping->add_option("--domain", mapping_flags.domain,
+                      "Mapping domain: the rule's \"domain\", or its default (e.g. anonymize:email)")
+      ->required();
+  mapping->add_option("--original", mapping_flags.original,
+                      "The original value; \"-\" reads it from stdin (keeps it out of shell history)")
+      ->required();
+  mapping->add_option("--fake", mapping_flags.fake, "The fake it must map to");
+  mapping->add_flag("--remove", mapping_flags.remove, "Remove the override instead");
+  mapping->add_flag("--unique", mapping_flags.unique, "The domain is unique (the fake enters its ledger)");
+  mapping->add_option("--version", mapping_flags.version, "Generator version of the domain (default 1)");
+  mapping->add_option("--instance", mapping_flags.instance, "Transform instance whose state to change");
+
   std::vector<std::pair<CLI::App*, const Pending*>> pending;
   for (const Pending& p : kPending) {
     auto* sub = app.add_subcommand(p.name, std::string(p.help) + " (arrives with issue " + p.issue + ")");
@@ -151,6 +187,9 @@ int main(int argc, char** argv) {
 
   if (check->parsed()) return CheckConfig(config_path, !no_secrets);
   if (capture->parsed()) return phony::cli::RunCapture(capture_flags);
+  if (transform->parsed()) return phony::cli::RunTransform(transform_flags);
+  if (preview->parsed()) return phony::cli::RunPreview(preview_flags);
+  if (mapping->parsed()) return phony::cli::RunMappingOverride(mapping_flags);
   for (const auto& [sub, p] : pending) {
     if (sub->parsed()) {
       spdlog::error("phony {} is not available yet: it arrives with issue {}", p->name, p->issue);

@@ -18,8 +18,11 @@ EnvelopeOptions PublicTopicWriter::EnvelopeOptionsFor(const KafkaConfig& kafka) 
   return o;
 }
 
+PublicRenderer::PublicRenderer(PublicWriterOptions options)
+    : options_(std::move(options)), envelope_(PublicTopicWriter::EnvelopeOptionsFor(options_.kafka)) {}
+
 PublicTopicWriter::PublicTopicWriter(PublicWriterOptions options, std::unique_ptr<KafkaBusProducer> producer)
-    : options_(std::move(options)), envelope_(EnvelopeOptionsFor(options_.kafka)), producer_(std::move(producer)) {}
+    : renderer_(std::move(options)), producer_(std::move(producer)) {}
 
 PublicTopicWriter::~PublicTopicWriter() = default;
 
@@ -32,7 +35,7 @@ absl::StatusOr<std::unique_ptr<PublicTopicWriter>> PublicTopicWriter::Create(Pub
   return std::unique_ptr<PublicTopicWriter>(new PublicTopicWriter(std::move(options), std::move(producer)));
 }
 
-absl::Status PublicTopicWriter::EnsureTopic(const std::string& topic) {
+absl::Status PublicRenderer::EnsureTopic(const std::string& topic) {
   if (topics_ready_.count(topic)) return absl::OkStatus();
   PHONY_RETURN_IF_ERROR(EnsureTopics(options_.kafka, {{.name = topic,
                                                        .partitions = options_.kafka.public_partitions,
@@ -56,7 +59,7 @@ bool KeyChanged(const ChangeEvent& c) {
 
 }  // namespace
 
-absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>* out) {
+absl::Status PublicRenderer::Render(const Event& event, std::vector<Record>* out) {
   const std::string& prefix = options_.kafka.topic_prefix;
   const std::string tx_topic = TopicsFor(options_.kafka, "").transactions;
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
@@ -66,26 +69,26 @@ absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>*
     return EnsureTopic(PublicTopic(prefix, s->schema.id));
   }
   if (const auto* b = std::get_if<TxBegin>(&event)) {
-    tx_xid_ = b->xid;
-    tx_id_ = b->position.kind() == EventPosition::Kind::kPostgres
+    tx_.xid = b->xid;
+    tx_.id = b->position.kind() == EventPosition::Kind::kPostgres
                  ? std::to_string(b->xid) + ":" + std::to_string(b->position.commit_lsn().value())
                  : b->position.ToString();
-    total_order_ = 0;
-    per_table_.clear();
+    tx_.total_order = 0;
+    tx_.per_table.clear();
     if (options_.kafka.transaction_metadata) {
       PHONY_RETURN_IF_ERROR(EnsureTopic(tx_topic));
-      out->push_back({tx_topic, RenderTransactionKey(tx_id_, envelope_),
-                      RenderTransactionBegin(tx_id_, b->commit_ts_us / 1000, envelope_)});
+      out->push_back({tx_topic, RenderTransactionKey(tx_.id, envelope_),
+                      RenderTransactionBegin(tx_.id, b->commit_ts_us / 1000, envelope_)});
     }
     return absl::OkStatus();
   }
   if (const auto* c = std::get_if<TxCommit>(&event)) {
-    if (options_.kafka.transaction_metadata && !tx_id_.empty()) {
-      std::vector<std::pair<std::string, uint64_t>> counts(per_table_.begin(), per_table_.end());
-      out->push_back({tx_topic, RenderTransactionKey(tx_id_, envelope_),
-                      RenderTransactionEnd(tx_id_, c->commit_ts_us / 1000, counts, envelope_)});
+    if (options_.kafka.transaction_metadata && !tx_.id.empty()) {
+      std::vector<std::pair<std::string, uint64_t>> counts(tx_.per_table.begin(), tx_.per_table.end());
+      out->push_back({tx_topic, RenderTransactionKey(tx_.id, envelope_),
+                      RenderTransactionEnd(tx_.id, c->commit_ts_us / 1000, counts, envelope_)});
     }
-    tx_id_.clear();
+    tx_.id.clear();
     return absl::OkStatus();
   }
   const auto& change = std::get<ChangeEvent>(event);
@@ -117,13 +120,13 @@ absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>*
       const std::string collection = table.QualifiedName();
       EnvelopeTransaction block;
       const EnvelopeTransaction* tx = nullptr;
-      if (!tx_id_.empty()) {
-        block = {.id = tx_id_, .total_order = ++total_order_, .data_collection_order = ++per_table_[collection]};
+      if (!tx_.id.empty()) {
+        block = {.id = tx_.id, .total_order = ++tx_.total_order, .data_collection_order = ++tx_.per_table[collection]};
         tx = &block;
       }
       const std::optional<Row>& key_row = one.op == ChangeOp::kDelete ? one.before : one.after;
       std::string key = key_row ? renderer.Key(*key_row) : std::string();
-      out->push_back({topic, key, renderer.Render(one, tx_xid_, one.op == ChangeOp::kRead, now_ms, tx)});
+      out->push_back({topic, key, renderer.Render(one, tx_.xid, one.op == ChangeOp::kRead, now_ms, tx)});
       if (one.op == ChangeOp::kDelete && options_.kafka.tombstones_on_delete && !key.empty()) {
         out->push_back({topic, key, std::string(), /*tombstone=*/true});
       }
@@ -147,16 +150,16 @@ absl::Status PublicTopicWriter::Render(const Event& event, std::vector<Message>*
 absl::Status PublicTopicWriter::Publish(EventBatch&& batch, absl::Duration timeout) {
   // Rendering mutates the transaction state: roll it back if the batch is
   // refused, so a retry renders the same records.
-  const auto saved_tx = std::make_tuple(tx_id_, tx_xid_, total_order_, per_table_);
-  std::vector<Message> records;
+  const PublicRenderer::TxState saved_tx = renderer_.SaveTx();
+  std::vector<PublicRenderer::Record> records;
   absl::Status s;
   for (const Event& e : batch.events) {
-    s = Render(e, &records);
+    s = renderer_.Render(e, &records);
     if (!s.ok()) break;
   }
   if (s.ok()) s = producer_->PublishRecords(batch.id, records, timeout);
   if (!s.ok()) {
-    std::tie(tx_id_, tx_xid_, total_order_, per_table_) = saved_tx;
+    renderer_.RestoreTx(saved_tx);
     return s;
   }
   batch.events.clear();

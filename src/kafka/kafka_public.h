@@ -31,6 +31,40 @@ struct PublicWriterOptions {
   std::string client_id = "phony-public";
 };
 
+// The rendering half of the public topics, without a producer of its own:
+// turns events into records (topic, key, Debezium envelope) and creates
+// each topic on first use. The transform stage writes its records in its
+// own Kafka transactions; PublicTopicWriter pairs it with a producer.
+class PublicRenderer {
+ public:
+  using Record = KafkaBusProducer::Record;
+  explicit PublicRenderer(PublicWriterOptions options);
+
+  // Schema events are remembered (every change names its table's version);
+  // a change for an unknown version is kFailedPrecondition.
+  absl::Status Render(const Event& event, std::vector<Record>* out);
+
+  // The open source transaction's state, to roll back a refused batch.
+  struct TxState {
+    std::string id;
+    uint64_t xid = 0;
+    uint64_t total_order = 0;
+    std::map<std::string, uint64_t> per_table;
+  };
+  TxState SaveTx() const { return tx_; }
+  void RestoreTx(TxState state) { tx_ = std::move(state); }
+
+ private:
+  absl::Status EnsureTopic(const std::string& topic);
+
+  PublicWriterOptions options_;
+  EnvelopeOptions envelope_;
+  // (qualified table, version) -> its renderer (schema, prepared parts).
+  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<EnvelopeRenderer>> schemas_;
+  std::set<std::string> topics_ready_;
+  TxState tx_;
+};
+
 class PublicTopicWriter : public BusProducer {
  public:
   static absl::StatusOr<std::unique_ptr<PublicTopicWriter>> Create(PublicWriterOptions options, AckCallback on_ack,
@@ -47,22 +81,10 @@ class PublicTopicWriter : public BusProducer {
   static EnvelopeOptions EnvelopeOptionsFor(const KafkaConfig& kafka);
 
  private:
-  using Message = KafkaBusProducer::Record;
   PublicTopicWriter(PublicWriterOptions options, std::unique_ptr<KafkaBusProducer> producer);
-  absl::Status Render(const Event& event, std::vector<Message>* out);
-  absl::Status EnsureTopic(const std::string& topic);
 
-  PublicWriterOptions options_;
-  EnvelopeOptions envelope_;
+  PublicRenderer renderer_;
   std::unique_ptr<KafkaBusProducer> producer_;  // its machinery, with no topic of its own
-  // (qualified table, version) -> its renderer (schema, prepared parts).
-  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<EnvelopeRenderer>> schemas_;
-  std::set<std::string> topics_ready_;
-  // The open source transaction.
-  std::string tx_id_;
-  uint64_t tx_xid_ = 0;
-  uint64_t total_order_ = 0;
-  std::map<std::string, uint64_t> per_table_;
 };
 
 }  // namespace phony::kafka

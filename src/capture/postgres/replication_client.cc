@@ -409,6 +409,73 @@ absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSche
   return absl::OkStatus();
 }
 
+absl::StatusOr<PgReplicationClient::TableSample> PgReplicationClient::SampleTable(const TableId& table, int rows) {
+  PHONY_ASSIGN_OR_RETURN(Rows rel, Exec(sql_,
+                                        "SELECT c.oid, greatest(c.reltuples, 0)::bigint FROM pg_class c "
+                                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                        "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+                                        {table.schema, table.table}));
+  if (rel.empty()) return absl::NotFoundError("table " + table.QualifiedName() + " does not exist");
+  const uint32_t oid = static_cast<uint32_t>(std::strtoul(rel[0][0].c_str(), nullptr, 10));
+  const double estimate = std::strtod(rel[0][1].c_str(), nullptr);
+  PHONY_ASSIGN_OR_RETURN(
+      Rows cols, Exec(sql_,
+                      "SELECT a.attname, a.atttypid, a.atttypmod, coalesce((SELECT array_position(i.indkey::int2[], "
+                      "a.attnum) FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary), 0) "
+                      "FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
+                      "ORDER BY a.attnum",
+                      {std::to_string(oid)}));
+  TableSample out;
+  out.schema.id = TableId{PQdb(sql_), table.schema, table.table};
+  out.schema.version = 1;
+  for (const auto& c : cols) {
+    ColumnDef col;
+    col.name = c[0];
+    col.type_id = static_cast<uint32_t>(std::strtoul(c[1].c_str(), nullptr, 10));
+    col.type_modifier = std::atoi(c[2].c_str());
+    col.kind = KindForType(col.type_id);
+    col.key_ordinal = static_cast<uint16_t>(std::atoi(c[3].c_str()));
+    out.schema.columns.push_back(std::move(col));
+  }
+  PHONY_RETURN_IF_ERROR(DescribeTable(oid, &out.schema));
+  // Small tables: a random order; big ones: a Bernoulli sample of about
+  // ten times the rows asked for, so the read stays cheap.
+  std::string sql = "SELECT * FROM " + QualifiedIdent(sql_, table);
+  if (estimate > 100.0 * rows) {
+    sql += " TABLESAMPLE BERNOULLI (" + std::to_string(std::min(100.0, 1000.0 * rows / estimate)) + ")";
+  } else {
+    sql += " ORDER BY random()";
+  }
+  sql += " LIMIT " + std::to_string(rows);
+  PGresult* r = PQexec(sql_, sql.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    std::string msg = PQresultErrorMessage(r);
+    PQclear(r);
+    return absl::FailedPreconditionError("sampling " + table.QualifiedName() + ": " + msg);
+  }
+  for (int i = 0; i < PQntuples(r); ++i) {
+    Row row;
+    for (int j = 0; j < PQnfields(r) && j < static_cast<int>(out.schema.columns.size()); ++j) {
+      if (PQgetisnull(r, i, j)) {
+        row.push_back(Value::Null());
+        continue;
+      }
+      auto v = ParseTextValue(out.schema.columns[static_cast<size_t>(j)].type_id,
+                              std::string_view(PQgetvalue(r, i, j), static_cast<size_t>(PQgetlength(r, i, j))));
+      if (!v.ok()) {
+        PQclear(r);
+        return absl::Status(v.status().code(), "sampling " + table.QualifiedName() + "." +
+                                                   out.schema.columns[static_cast<size_t>(j)].name + ": " +
+                                                   std::string(v.status().message()));
+      }
+      row.push_back(*std::move(v));
+    }
+    out.rows.push_back(std::move(row));
+  }
+  PQclear(r);
+  return out;
+}
+
 absl::StatusOr<PgReplicationClient::ExportedSlot> PgReplicationClient::CreateSlotWithSnapshot(
     const std::string& slot) {
   // PostgreSQL 15 introduced the parenthesized option list; 14 takes the

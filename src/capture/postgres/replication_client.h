@@ -107,6 +107,15 @@ class PgReplicationClient {
   // What the catalog says about a type that is not built in (for
   // PgTypeCache): its kind and the type it is built on.
   absl::StatusOr<PgTypeInfo> DescribeType(uint32_t type_oid);
+  // Up to `rows` rows of `table` (a random sample on big tables) decoded as
+  // capture decodes them, with the table's schema from the catalog: what
+  // `phony preview` shows before and after the rules. kNotFound for a table
+  // that does not exist.
+  struct TableSample {
+    TableSchema schema;
+    std::vector<Row> rows;
+  };
+  absl::StatusOr<TableSample> SampleTable(const TableId& table, int rows);
   // The distinct column type OIDs of the tables in `publication`.
   absl::StatusOr<std::vector<uint32_t>> PublishedColumnTypes(const std::string& publication);
 
