@@ -72,6 +72,21 @@ std::string LocaleCountry(std::string_view locale) {
   return locale.size() == 5 ? std::string(locale.substr(3, 2)) : std::string();
 }
 
+// A version-4 uuid (RFC 4122 variant) from 128 keyed bits, 8-4-4-4-12 hex.
+void AppendUuid(uint64_t a, uint64_t b, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  a = (a & ~0xF000ULL) | 0x4000ULL;
+  b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
+  char buf[36];
+  size_t n = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) buf[n++] = '-';
+    const uint64_t word = i < 16 ? a : b;
+    buf[n++] = kHex[(word >> (60 - 4 * (i % 16))) & 15];
+  }
+  out->append(buf, 36);
+}
+
 // ---------------------------------------------------------------- lists
 
 class ListGenerator final : public Generator {
@@ -332,17 +347,7 @@ absl::Status TemplateGenerator::Generate(const GenInput& in, std::string* out) c
         out->push_back(' ');
         out->append((*part.list2)[Below(Mix64(r), part.list2->size())]);
         break;
-      case Kind::kUuid: {
-        char buf[37];
-        uint64_t a = in.h0, b = in.h1;
-        a = (a & ~0xF000ULL) | 0x4000ULL;              // version 4
-        b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-        std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                      static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
-                      static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
-        out->append(buf, 36);
-        break;
-      }
+      case Kind::kUuid: AppendUuid(in.h0, in.h1, out); break;
       case Kind::kHash: {
         static const char kHex[] = "0123456789abcdef";
         uint64_t words[2] = {in.h0, in.h1};
@@ -381,17 +386,18 @@ absl::Status TemplateGenerator::Generate(const GenInput& in, std::string* out) c
       }
       case Kind::kModel: part.model->Generate(r, out); break;
     }
-    if (part.ascii || part.lower || part.upper) {
-      std::string piece = out->substr(start);
+    if (part.ascii) {
+      thread_local std::string piece;
+      piece.assign(*out, start, std::string::npos);
       out->resize(start);
-      if (part.ascii) piece = AsciiFold(piece, part.lower);
-      if (part.lower || part.upper) {
-        for (char& c : piece) {
-          if (part.lower && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-          if (part.upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        }
+      AppendAsciiFold(piece, part.lower, out);
+    }
+    if (part.lower || part.upper) {
+      for (size_t k = start; k < out->size(); ++k) {
+        char& c = (*out)[k];
+        if (part.lower && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (part.upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
       }
-      out->append(piece);
     }
   }
   return absl::OkStatus();
@@ -420,19 +426,26 @@ class EmailGenerator final : public Generator {
     return absl::OkStatus();
   }
   bool injective() const override { return unique_; }
-  std::string Normalize(std::string_view original) const override {
+  std::string_view Normalize(std::string_view original, std::string* scratch) const override {
     while (!original.empty() && (original.front() == ' ' || original.front() == '\t')) original.remove_prefix(1);
     while (!original.empty() && (original.back() == ' ' || original.back() == '\t')) original.remove_suffix(1);
-    std::string s(original);
-    for (char& c : s) {
+    bool upper = false;
+    for (const char c : original) upper = upper || (c >= 'A' && c <= 'Z');
+    if (!upper) return original;
+    scratch->assign(original);
+    for (char& c : *scratch) {
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
-    return s;
+    return *scratch;
   }
+
 
  private:
   static void AppendName(std::string_view name, std::string* out) {
-    for (const char c : AsciiFold(name, true)) {
+    thread_local std::string folded;
+    folded.clear();
+    AppendAsciiFold(name, true, &folded);
+    for (const char c : folded) {
       if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out->push_back(c);
       else if ((c == ' ' || c == '-') && !out->empty() && out->back() != '-') out->push_back('-');
     }
@@ -588,13 +601,7 @@ class CheckDigitGenerator final : public Generator {
 class UuidGenerator final : public Generator {
  public:
   absl::Status Generate(const GenInput& in, std::string* out) const override {
-    char buf[37];
-    const uint64_t a = (in.h0 & ~0xF000ULL) | 0x4000ULL;
-    const uint64_t b = (in.h1 & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-    std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                  static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
-                  static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
-    out->append(buf, 36);
+    AppendUuid(in.h0, in.h1, out);
     return absl::OkStatus();
   }
   bool injective() const override { return true; }
@@ -701,6 +708,29 @@ absl::StatusOr<LocaleInfo> LookupLocale(std::string_view locale) {
                                     ")");
 }
 
+bool CanonicalView(const Value& v, std::string* scratch, std::string_view* out) {
+  switch (v.kind()) {
+    case ValueKind::kDecimal:
+    case ValueKind::kText:
+    case ValueKind::kBytes:
+    case ValueKind::kJson: *out = v.str(); return true;
+    case ValueKind::kInt64: {
+      char buf[24];
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.int64_value());
+      scratch->assign(buf, end);
+      *out = *scratch;
+      return true;
+    }
+    default: {
+      std::optional<std::string> text = CanonicalText(v);
+      if (!text) return false;
+      *scratch = *std::move(text);
+      *out = *scratch;
+      return true;
+    }
+  }
+}
+
 std::optional<std::string> CanonicalText(const Value& v) {
   switch (v.kind()) {
     case ValueKind::kNull:
@@ -739,7 +769,7 @@ std::optional<std::string> CanonicalText(const Value& v) {
   return std::nullopt;
 }
 
-std::string AsciiFold(std::string_view s, bool lower) {
+void AppendAsciiFold(std::string_view s, bool lower, std::string* out) {
   // Latin letters with diacritics of the shipped locales, by code point.
   static const std::map<uint32_t, const char*> kFold = {
       {0xC0, "A"}, {0xC1, "A"}, {0xC2, "A"}, {0xC3, "A"}, {0xC4, "A"}, {0xC5, "A"}, {0xC6, "AE"}, {0xC7, "C"},
@@ -753,8 +783,12 @@ std::string AsciiFold(std::string_view s, bool lower) {
       {0x142, "l"}, {0x152, "OE"}, {0x153, "oe"}, {0x15E, "S"}, {0x15F, "s"}, {0x160, "S"}, {0x161, "s"},
       {0x178, "Y"}, {0x17D, "Z"}, {0x17E, "z"}, {0x106, "C"}, {0x107, "c"}, {0x10C, "C"}, {0x10D, "c"},
   };
-  std::string out;
-  out.reserve(s.size());
+  size_t plain = 0;
+  while (plain < s.size() && static_cast<unsigned char>(s[plain]) < 0x80) ++plain;
+  if (plain == s.size()) {  // the common case: no table lookups
+    for (char ch : s) out->push_back(lower && ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch);
+    return;
+  }
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     uint32_t cp = c;
@@ -780,9 +814,14 @@ std::string AsciiFold(std::string_view s, bool lower) {
     }
     for (char ch : piece) {
       if (lower && ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-      out.push_back(ch);
+      out->push_back(ch);
     }
   }
+}
+
+std::string AsciiFold(std::string_view s, bool lower) {
+  std::string out;
+  AppendAsciiFold(s, lower, &out);
   return out;
 }
 

@@ -44,6 +44,9 @@ struct GenInput {
 // text column and an integer column holding the same id join. nullopt for
 // null and the unchanged sentinel.
 std::optional<std::string> CanonicalText(const Value& value);
+// The same without a copy for the kinds that hold their text (`scratch`
+// holds the others); false for null and the unchanged sentinel.
+bool CanonicalView(const Value& value, std::string* scratch, std::string_view* out);
 
 // A compiled ANONYMIZE generator (or the string-producing core of TOKENIZE
 // on text). Produces text unless it says otherwise.
@@ -62,8 +65,9 @@ class Generator {
   virtual bool numeric() const { return false; }
   // For numeric generators: the fake for a number (kind kept).
   virtual absl::StatusOr<Value> GenerateNumber(const Value& original, uint64_t h0) const;
-  // The original is normalized before keying (emails: trimmed, lowercase).
-  virtual std::string Normalize(std::string_view original) const { return std::string(original); }
+  // The original as it is keyed (emails: trimmed, lowercase); `scratch`
+  // holds it when it differs from `original`.
+  virtual std::string_view Normalize(std::string_view original, std::string* /*scratch*/) const { return original; }
 };
 
 // Builds the generator of an ANONYMIZE rule. `locale` is the rule's locale
@@ -87,5 +91,6 @@ inline constexpr int64_t kLatestGeneratorVersion = 1;
 // hostnames: "Şükrü Öztürk" → "sukru ozturk"; characters without an ASCII
 // form are dropped.
 std::string AsciiFold(std::string_view utf8, bool lower);
+void AppendAsciiFold(std::string_view utf8, bool lower, std::string* out);
 
 }  // namespace phony::transform

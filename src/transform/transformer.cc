@@ -519,7 +519,8 @@ void Transformer::Impl::Redacted(const CompiledRule& rule, const ColumnDef& colu
 }
 
 absl::StatusOr<std::string> Transformer::Impl::Fake(const CompiledRule& rule, std::string_view canonical) {
-  const std::string normalized = rule.generator->Normalize(canonical);
+  std::string scratch;
+  const std::string_view normalized = rule.generator->Normalize(canonical, &scratch);
   if (rule.has_overrides) {
     auto o = ledger->Override(rule.ledger_domain, normalized);
     if (!o.ok()) return o.status();
@@ -549,8 +550,10 @@ absl::Status Transformer::Impl::ApplyGenerator(const CompiledRule& rule, const C
     *v = *std::move(out);
     return absl::OkStatus();
   }
-  const std::optional<std::string> canonical = CanonicalText(*v);
-  auto fake = Fake(rule, *canonical);
+  std::string scratch;
+  std::string_view canonical;
+  CanonicalView(*v, &scratch, &canonical);
+  auto fake = Fake(rule, canonical);
   if (!fake.ok()) {
     // A ledger collision stops the stream; a value the generator cannot
     // shape is redacted.
@@ -814,7 +817,9 @@ std::string Transformer::DescribeColumn(const TableId& table, std::string_view c
     }
   }
   std::string d = TransformKindName(cp.rule->kind);
-  if (cp.rule->kind != TransformKind::kKeep && cp.rule->kind != TransformKind::kNull) {
+  if (cp.rule->kind == TransformKind::kScrub) {
+    d += " (emails, phones, cards, IBANs and national ids in the text)";
+  } else if (cp.rule->kind != TransformKind::kKeep && cp.rule->kind != TransformKind::kNull) {
     d += " (domain " + cp.rule->domain + (cp.rule->unique ? ", unique" : "") + ")";
   }
   if (impl_->inherited.count(table.QualifiedName() + "." + std::string(column))) d += ", from its foreign key";

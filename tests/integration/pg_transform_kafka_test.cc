@@ -158,12 +158,28 @@ class PgTransformKafkaTest : public ::testing::Test {
                                     }));
     return out;
   }
+  // The operator override the test sets with `phony mapping`, as a ledger
+  // for the in-process Transformer.
+  class OverrideLedger : public transform::MappingLedger {
+   public:
+    std::map<std::string, std::string> overrides;  // original -> fake (domain anonymize:email:v1)
+    bool HasOverrides(std::string_view domain) const override {
+      return !overrides.empty() && domain == "anonymize:email:v1";
+    }
+    absl::StatusOr<std::optional<std::string>> Override(std::string_view, std::string_view original) override {
+      const auto it = overrides.find(std::string(original));
+      return it == overrides.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+    }
+    absl::Status Record(std::string_view, std::string_view, std::string_view) override { return absl::OkStatus(); }
+  };
+  OverrideLedger ledger_;
+
   // What an in-process Transformer with the same config and secret makes
   // of the raw topic, event by event.
   std::vector<std::string> ExpectedAnonymized() {
     auto config = LoadJobConfigText(config_json_.dump());
     EXPECT_OK(config.status());
-    auto t = transform::Transformer::Create(*config, kSecret, {});
+    auto t = transform::Transformer::Create(*config, kSecret, {.ledger = &ledger_});
     EXPECT_OK(t.status());
     for (const Record& r : ReadTopic(topics_.schemas)) {
       auto e = DecodeEvent(r.value);
@@ -217,6 +233,12 @@ TEST_F(PgTransformKafkaTest, AnonymizedTopicIsTheRawTopicTransformedAndNoPiiLeak
   PgQuery(db_.get(), "INSERT INTO users VALUES (999999, 'late@realcorp.test', 'Late Person', '+90 532 0000000', "
                      "'raw secret text')");
   Capture();
+  // A test account gets a fixed fake (the original read from stdin).
+  const pid_t set = Spawn({"mapping", "--config", config_, "--domain", "anonymize:email", "--unique", "--original",
+                           "person7@realcorp.test", "--fake", "qa.account@example.com"},
+                          "mapping.log");
+  ASSERT_EQ(Wait(set, 60), 0) << ReadFile(dir_ + "/mapping.log");
+  ledger_.overrides["person7@realcorp.test"] = "qa.account@example.com";
   ASSERT_EQ(Transform(), 0) << ReadFile(dir_ + "/transform.log");
 
   const std::vector<Record> anonymized = ReadTopic(topics_.anonymized);
@@ -248,6 +270,21 @@ TEST_F(PgTransformKafkaTest, AnonymizedTopicIsTheRawTopicTransformedAndNoPiiLeak
     }
   }
   EXPECT_TRUE(saw_fake_email);
+  bool saw_override = false;
+  for (const Record& r : published) saw_override = saw_override || r.value.find("qa.account@example.com") != std::string::npos;
+  EXPECT_TRUE(saw_override) << "the operator override did not win";
+  // No original in the transform's state directory (the mapping store keeps
+  // keyed hashes of originals; its WAL is uncompressed).
+  size_t state_bytes = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_ + "/state/transform-0")) {
+    if (!f.is_regular_file()) continue;
+    const std::string bytes = ReadFile(f.path().string());
+    state_bytes += bytes.size();
+    for (const char* raw : {"realcorp", "Real Person", "person7@"}) {
+      EXPECT_EQ(bytes.find(raw), std::string::npos) << raw << " in " << f.path();
+    }
+  }
+  EXPECT_GT(state_bytes, 0u);
   EXPECT_FALSE(ReadTopic(topics_.transactions).empty());
   EXPECT_NE(ReadFile(dir_ + "/transform.log").find("public.users.secret_note has no rule"), std::string::npos)
       << ReadFile(dir_ + "/transform.log");
@@ -309,6 +346,30 @@ TEST_F(PgTransformKafkaTest, AMalformedRawRecordStopsTheStageNamingItsOffset) {
       << ReadFile(dir_ + "/transform.log");
   // Everything before it was transformed and committed; nothing after.
   EXPECT_EQ(ReadTopic(topics_.anonymized).size(), good);
+}
+
+TEST_F(PgTransformKafkaTest, PreviewPrintsSampledRowsBeforeAndAfterTheRules) {
+  PgQuery(db_.get(), "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, phone text, "
+                     "notes text)");
+  InsertUsers(0, 20, 20);
+  const std::string out = dir_ + "/preview.out";
+  const std::string cmd = std::string(PHONY_BINARY) + " preview --config " + config_ + " --table users --rows 5 >" +
+                          out + " 2>" + dir_ + "/preview.err";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(dir_ + "/preview.err");
+  const std::string text = ReadFile(out);
+  EXPECT_NE(text.find("public.users: 5 sampled row(s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("email  ANONYMIZE (domain anonymize:email, unique)"), std::string::npos) << text;
+  EXPECT_NE(text.find("notes  no rule: redacted (unlisted_columns=null)"), std::string::npos) << text;
+  EXPECT_NE(text.find("row 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("@realcorp.test  ->  "), std::string::npos) << "the before side shows the original\n" << text;
+  EXPECT_NE(text.find("@example."), std::string::npos) << text;
+  // Nothing of it goes to the log.
+  EXPECT_EQ(ReadFile(dir_ + "/preview.err").find("realcorp"), std::string::npos);
+  // A table that does not exist is a clear error.
+  const std::string bad = std::string(PHONY_BINARY) + " preview --config " + config_ + " --table nope 2>" + dir_ +
+                          "/preview.err";
+  EXPECT_NE(std::system(bad.c_str()), 0);
+  EXPECT_NE(ReadFile(dir_ + "/preview.err").find("table public.nope does not exist"), std::string::npos);
 }
 
 }  // namespace
