@@ -44,7 +44,10 @@ events=$(kcat -b "$PHONY_KAFKA_BROKERS" -Q -t "phony_internal.$job.raw:0:-1" 2>/
 echo "raw topic: $events events"
 rows="$events"  # measure reports per event
 # --stop-after-idle 2: the idle tail is subtracted below.
-measure transform build/phony transform --config "$work/job.json" --stop-after-idle 2 $extra
+# PHONY_PERF=FILE records a perf profile of the stage into FILE.
+wrap=()
+[ -n "${PHONY_PERF:-}" ] && wrap=(perf record -F 999 -g -o "$PHONY_PERF")
+measure transform "${wrap[@]}" build/phony transform --config "$work/job.json" --stop-after-idle 2 $extra
 out=$(kcat -b "$PHONY_KAFKA_BROKERS" -Q -t "phony_internal.$job.anonymized:0:-1" 2>/dev/null | awk '{print $NF}')
 echo "anonymized topic end offset: $out (transaction markers included)"
 busy=$(echo "$transform_secs - 2" | bc -l)

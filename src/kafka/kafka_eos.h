@@ -30,8 +30,11 @@ struct ExactlyOnceOptions {
   // this one (Run then returns kFailedPrecondition naming it).
   std::string transactional_id;
   std::string client_id = "phony-transform";
-  size_t max_tx_messages = 50000;
-  absl::Duration max_tx_interval = absl::Milliseconds(250);
+  // Each commit costs a few broker round trips during which nothing is
+  // processed: fewer, larger transactions, at the price of up to this much
+  // delay before read_committed readers see an event.
+  size_t max_tx_messages = 200000;
+  absl::Duration max_tx_interval = absl::Seconds(1);
 };
 
 class ExactlyOnceStage {
