@@ -48,7 +48,7 @@ class StoreLedger : public transform::MappingLedger {
     return store_->Override(domain, original);
   }
   absl::Status Record(std::string_view domain, std::string_view original, std::string_view fake) override {
-    return store_->Record(domain, original, fake, /*unique=*/true);
+    return store_->RecordInLedger(domain, original, fake);
   }
 
  private:

@@ -303,7 +303,14 @@ absl::Status ExactlyOnceStage::Run(const Process& process, const std::function<b
             im.Abort(std::string(s.message()));
             continue;
           }
-          im.Abort("processing failed at " + where);
+          // What came before the bad input is complete: commit it when it
+          // ends between source transactions (a restart then stops at the
+          // same input), else give it back.
+          if (im.at_boundary && im.tx_inputs > 0 && im.fatal.ok() && im.Commit().ok()) {
+            spdlog::info("transform: committed the {} inputs before {}", im.tx_inputs, where);
+          } else {
+            im.Abort("processing failed at " + where);
+          }
           return absl::Status(s.code(), std::string(s.message()) + " (input " + where + ")");
         }
         im.tx_offsets[{topic, m->partition}] = m->offset + 1;

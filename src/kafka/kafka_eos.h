@@ -55,10 +55,11 @@ class ExactlyOnceStage {
   };
   // Turns one input into outputs (appended). `*boundary` says whether a
   // Kafka transaction may end after this input (the caller keeps source
-  // transactions whole); it starts true. An error aborts the open Kafka
-  // transaction (none of its outputs become visible, its offsets are not
-  // committed) and Run returns it, with the input's topic, partition and
-  // offset added.
+  // transactions whole); it starts true. An error stops Run, which returns
+  // it with the input's topic, partition and offset added: the open Kafka
+  // transaction is committed first when the inputs before the bad one end
+  // at a boundary, and aborted otherwise (none of its outputs become
+  // visible, its offsets are not committed).
   using Process = std::function<absl::Status(const Input& in, std::vector<Output>* out, bool* boundary)>;
 
   static absl::StatusOr<std::unique_ptr<ExactlyOnceStage>> Create(ExactlyOnceOptions options);

@@ -385,6 +385,16 @@ absl::Status MappingStore::Record(std::string_view domain, std::string_view orig
   return absl::OkStatus();
 }
 
+absl::Status MappingStore::RecordInLedger(std::string_view domain, std::string_view original,
+                                          std::string_view fake) {
+  PHONY_RETURN_IF_ERROR(CheckDomain(domain));
+  const Hash128 h = HashOf(index_key_, domain, original);
+  if (override_count_.load(std::memory_order_acquire) > 0 && FindOverride(h).has_value()) {
+    return absl::OkStatus();  // the override's fake entered the ledger with it
+  }
+  return EnterLedger(domain, HashOf(ledger_key_, domain, fake), h, nullptr);
+}
+
 absl::Status MappingStore::SetOverride(std::string_view domain, std::string_view original,
                                        std::string_view fake, bool unique) {
   PHONY_RETURN_IF_ERROR(CheckDomain(domain));

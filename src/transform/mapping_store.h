@@ -89,6 +89,11 @@ class MappingStore {
   absl::Status Record(std::string_view domain, std::string_view original, std::string_view fake,
                       bool unique);
 
+  // The ledger half of Record in a unique domain, without remembering the
+  // mapping itself: for generators that are cheap to re-run (all of ours),
+  // one lookup and one write instead of two. Same collision semantics.
+  absl::Status RecordInLedger(std::string_view domain, std::string_view original, std::string_view fake);
+
   // An operator override: `fake` for `original` whatever the generator says,
   // durable (fsync'd) on return; replaces an earlier override. In a unique
   // domain `fake` enters the ledger, and an override whose fake is already

@@ -200,6 +200,21 @@ TEST_F(MappingStoreTest, CollisionInAUniqueDomainIsReportedLoudly) {
   EXPECT_OK(store_->Record("work_email:v1", "john@corp.com", "user-81@example.test", true));
 }
 
+TEST_F(MappingStoreTest, LedgerOnlyRecordsCatchCollisionsToo) {
+  ASSERT_OK(store_->RecordInLedger(kEmails, "jane@corp.com", "user-81@example.test"));
+  ASSERT_OK(store_->RecordInLedger(kEmails, "jane@corp.com", "user-81@example.test")) << "a replay is fine";
+  EXPECT_EQ(Find(kEmails, "jane@corp.com"), std::nullopt) << "the mapping itself is not kept";
+  EXPECT_THAT(store_->RecordInLedger(kEmails, "john@corp.com", "user-81@example.test"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("collision in unique domain")));
+  ASSERT_OK(store_->Flush(/*sync=*/true));
+  Open();
+  EXPECT_THAT(store_->RecordInLedger(kEmails, "john@corp.com", "user-81@example.test"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // A full Record of the same fake for another original collides with it as well.
+  EXPECT_THAT(store_->Record(kEmails, "john@corp.com", "user-81@example.test", true),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 TEST_F(MappingStoreTest, NonUniqueDomainAcceptsSharedFakes) {
   ASSERT_OK(store_->Record(kCities, "Ankara", "Springfield", false));
   ASSERT_OK(store_->Record(kCities, "Izmir", "Springfield", false));

@@ -344,7 +344,8 @@ TEST_F(PgTransformKafkaTest, AMalformedRawRecordStopsTheStageNamingItsOffset) {
   EXPECT_NE(ReadFile(dir_ + "/transform.log").find("does not decode"), std::string::npos);
   EXPECT_NE(ReadFile(dir_ + "/transform.log").find(topics_.raw + "[0]@" + std::to_string(bad_offset)), std::string::npos)
       << ReadFile(dir_ + "/transform.log");
-  // Everything before it was transformed and committed; nothing after.
+  // Everything before it was transformed and committed (it ended between
+  // source transactions); nothing after.
   EXPECT_EQ(ReadTopic(topics_.anonymized).size(), good);
 }
 
