@@ -51,6 +51,8 @@ measure transform "${wrap[@]}" build/phony transform --config "$work/job.json" -
 out=$(kcat -b "$PHONY_KAFKA_BROKERS" -Q -t "phony_internal.$job.anonymized:0:-1" 2>/dev/null | awk '{print $NF}')
 echo "anonymized topic end offset: $out (transaction markers included)"
 busy=$(echo "$transform_secs - 2" | bc -l)
-printf 'events/s excluding the 2 s idle stop: %.0f (bar >= 50000)\n' "$(echo "$events / $busy" | bc -l)"
+printf 'events/s over the whole run (start-up included, the 2 s idle stop excluded): %.0f\n' "$(echo "$events / $busy" | bc -l)"
+grep -o '[0-9.]* s from the first event to the last ([0-9]* events/s)' "$work/transform.err" | sed 's/^/steady state: /'
+echo "(bar: >= 50000 events/s)"
 "${psql[@]}" -d "$db" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '$db'" >/dev/null
 "${psql[@]}" -d postgres -c "DROP DATABASE $db WITH (FORCE)"

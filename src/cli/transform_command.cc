@@ -281,10 +281,11 @@ int RunTransform(const TransformFlags& flags) {
   const auto stats = (*stage)->stats();
   const auto& tstats = (*transformer)->stats();
   absl::Status flushed = mappings->store->Flush(true);
+  const double busy = stats.inputs > 0 ? absl::ToDoubleSeconds(stats.last_input - stats.first_input) : 0;
   spdlog::info("transform: stopped after {} events in {} Kafka transactions ({} aborted); {} rows, {} values "
-               "transformed, {} redacted",
+               "transformed, {} redacted; {:.2f} s from the first event to the last ({:.0f} events/s)",
                stats.inputs, stats.transactions, stats.aborts, tstats.rows, tstats.values_transformed,
-               tstats.values_redacted);
+               tstats.values_redacted, busy, busy > 0 ? static_cast<double>(stats.inputs) / busy : 0.0);
   for (const std::string& column : (*transformer)->UnreviewedColumns()) {
     spdlog::warn("transform: {} has no rule (anonymization.unlisted_columns applies): review it", column);
   }

@@ -78,6 +78,8 @@ class ExactlyOnceStage {
     uint64_t transactions = 0;
     uint64_t aborts = 0;
     uint64_t assignments = 0;  // partition assignments received
+    absl::Time first_input = absl::InfinitePast();  // when the first and the last input came
+    absl::Time last_input = absl::InfinitePast();
   };
   Stats stats() const;
 

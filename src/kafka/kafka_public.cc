@@ -61,7 +61,8 @@ bool KeyChanged(const ChangeEvent& c) {
 
 absl::Status PublicRenderer::Render(const Event& event, std::vector<Record>* out) {
   const std::string& prefix = options_.kafka.topic_prefix;
-  const std::string tx_topic = TopicsFor(options_.kafka, "").transactions;
+  if (tx_topic_.empty()) tx_topic_ = TopicsFor(options_.kafka, "").transactions;
+  const std::string& tx_topic = tx_topic_;
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   if (const auto* s = std::get_if<SchemaEvent>(&event)) {
     schemas_[{s->schema.id.QualifiedName(), s->schema.version}] = std::make_unique<EnvelopeRenderer>(
@@ -114,7 +115,9 @@ absl::Status PublicRenderer::Render(const Event& event, std::vector<Record>* out
                                            table.QualifiedName() + " was seen before its change");
     }
     const EnvelopeRenderer& renderer = *it->second;
-    const std::string topic = PublicTopic(prefix, table);
+    auto [named, fresh] = topic_names_.try_emplace(table);
+    if (fresh) named->second = PublicTopic(prefix, table);
+    const std::string& topic = named->second;
     PHONY_RETURN_IF_ERROR(EnsureTopic(topic));
     auto emit = [&](const ChangeEvent& one) {
       const std::string collection = table.QualifiedName();

@@ -62,6 +62,8 @@ class PublicRenderer {
   // (qualified table, version) -> its renderer (schema, prepared parts).
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<EnvelopeRenderer>> schemas_;
   std::set<std::string> topics_ready_;
+  std::map<TableId, std::string> topic_names_;  // table -> its public topic
+  std::string tx_topic_;
   TxState tx_;
 };
 
