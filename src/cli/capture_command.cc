@@ -18,6 +18,7 @@
 #include "spdlog/spdlog.h"
 #include "src/capture/postgres/pg_capture.h"
 #include "src/cli/retry.h"
+#include "src/cli/stage_common.h"
 #include "src/kafka/kafka_admin.h"
 #include "src/kafka/kafka_bus.h"
 #include "src/kafka/kafka_topics.h"
@@ -25,18 +26,7 @@
 namespace phony::cli {
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop.store(true); }
-
-constexpr int kExitConfig = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitSource = 4;
-constexpr int kExitCorrupt = 5;
-
-int ExitCodeFor(const absl::Status& s) {
-  if (s.code() == absl::StatusCode::kDataLoss) return kExitCorrupt;
-  return kExitSource;
-}
+std::atomic<bool>& g_stop = StopFlag();
 
 // Consumes the embedded bus: renders change events as envelopes on stdout,
 // then acks the batch.
@@ -152,7 +142,7 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
   });
   if (!producer.ok()) {
     spdlog::error("capture: {}", std::string(producer.status().message()));
-    return absl::IsInvalidArgument(producer.status()) ? kExitConfig : kExitSource;
+    return absl::IsInvalidArgument(producer.status()) ? kExitConfig : kExitServer;
   }
   pg::PgCapture capture(opts, producer->get());
   capture_ptr = &capture;
@@ -230,7 +220,7 @@ int RunCapture(const CaptureFlags& flags) {
                                    {.job_name = config->name, .stage = "capture"});
     if (!opened.ok()) {
       std::cerr << "phony capture: " << opened.status().message() << "\n";
-      return kExitSource;
+      return kExitServer;
     }
     state = std::move(*opened);
     opts.state = state.get();
@@ -247,7 +237,7 @@ int RunCapture(const CaptureFlags& flags) {
     auto report = capture.Check();
     if (!report.ok()) {
       std::cerr << "phony capture --check: " << report.status().message() << "\n";
-      return kExitSource;
+      return kExitServer;
     }
     std::cout << "server_version_num " << report->server_version << ", pgoutput protocol "
               << report->protocol_version << "\n"
@@ -258,11 +248,10 @@ int RunCapture(const CaptureFlags& flags) {
     }
     for (const auto& w : report->warnings) std::cout << "warning: " << w << "\n";
     for (const auto& e : report->errors) std::cout << "error: " << e << "\n";
-    return report->errors.empty() ? 0 : kExitSource;
+    return report->errors.empty() ? 0 : kExitServer;
   }
 
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  InstallStopSignals();
   if (sink == "kafka") return RunToKafka(*config, opts);
   auto consumer = bus.CreateConsumer();
   std::atomic<bool> sink_failed{false};
@@ -274,7 +263,7 @@ int RunCapture(const CaptureFlags& flags) {
   sink_thread.join();
   spdlog::info("capture: stopped after {} transactions; confirmed {}",
                capture.transactions_published(), capture.confirmed().ToString());
-  if (sink_failed.load()) return kExitSource;
+  if (sink_failed.load()) return kExitServer;
   if (!s.ok()) {
     spdlog::error("capture: {}", std::string(s.message()));
     return ExitCodeFor(s);

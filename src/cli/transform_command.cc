@@ -13,6 +13,7 @@
 #include "spdlog/spdlog.h"
 #include "src/capture/postgres/replication_client.h"
 #include "src/cli/retry.h"
+#include "src/cli/stage_common.h"
 #include "src/kafka/kafka_admin.h"
 #include "src/kafka/kafka_eos.h"
 #include "src/kafka/kafka_public.h"
@@ -24,19 +25,7 @@
 namespace phony::cli {
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop.store(true); }
-
-constexpr int kExitConfig = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitServer = 4;
-constexpr int kExitCorrupt = 5;
-
-int ExitCodeFor(const absl::Status& s) {
-  if (s.code() == absl::StatusCode::kDataLoss) return kExitCorrupt;
-  if (s.code() == absl::StatusCode::kInvalidArgument) return kExitConfig;
-  return kExitServer;
-}
+std::atomic<bool>& g_stop = StopFlag();
 
 // The mapping store as the transformer's ledger: overrides and the
 // unique-domain collision ledger (keyed hashes only).
@@ -183,8 +172,7 @@ int RunTransform(const TransformFlags& flags) {
                  "(phony run, issue #8)\n";
     return kExitConfig;
   }
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  InstallStopSignals();
 
   auto mappings = OpenMappings(config, loaded->secrets.anonymization_secret, flags.instance);
   if (!mappings.ok()) {

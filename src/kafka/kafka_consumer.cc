@@ -9,6 +9,7 @@
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/kafka/kafka_bus.h"
+#include "src/kafka/kafka_eos.h"
 #include "src/kafka/rdkafka_util.h"
 
 namespace phony::kafka {
@@ -187,58 +188,20 @@ absl::Status KafkaBusConsumer::Ack(const KafkaOffset& offset) {
 
 absl::StatusOr<std::optional<EventPosition>> ReadLatestPosition(const KafkaConfig& kafka, const std::string& topic,
                                                                 const std::string& key, absl::Duration timeout) {
-  PHONY_ASSIGN_OR_RETURN(Conf conf, MakeConf(kafka, {{"group.id", "phony-position-reader"},
-                                                     {"enable.auto.commit", "false"},
-                                                     {"isolation.level", "read_committed"},
-                                                     {"enable.partition.eof", "true"}}));
-  PHONY_ASSIGN_OR_RETURN(Handle rk, NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, t, &md, timeout_ms);
-  rd_kafka_topic_destroy(t);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, "kafka: metadata of " + topic);
-  int partitions = 0;
-  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) partitions = md->topics[0].partition_cnt;
-  rd_kafka_metadata_destroy(md);
-  if (partitions == 0) return absl::FailedPreconditionError("kafka: positions topic " + topic + " does not exist");
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  err = rd_kafka_assign(rk.get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError(err, "kafka: assign " + topic);
   std::optional<EventPosition> latest;
-  absl::Status failed;
-  int at_end = 0;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (at_end < partitions) {
-    if (absl::Now() > deadline) {
-      failed = absl::UnavailableError("kafka: reading positions topic " + topic + " timed out");
-      break;
-    }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      ++at_end;
-    } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      failed = KafkaError(m->err, "kafka: reading positions topic " + topic);
-    } else if (m->key_len == key.size() && std::memcmp(m->key, key.data(), key.size()) == 0) {
-      ByteReader r(std::string_view(static_cast<const char*>(m->payload), m->len), "position record");
-      auto pos = DecodePosition(r);
-      if (!pos.ok()) {
-        failed = absl::DataLossError("kafka: position record at " + topic + "[" + std::to_string(m->partition) +
-                                     "]@" + std::to_string(m->offset) + ": " + std::string(pos.status().message()));
-      } else {
+  PHONY_RETURN_IF_ERROR(ReadWholeTopic(
+      kafka, topic, timeout,
+      [&](int32_t partition, int64_t offset, std::string_view k, std::string_view value) -> absl::Status {
+        if (k != key) return absl::OkStatus();
+        ByteReader r(value, "position record");
+        auto pos = DecodePosition(r);
+        if (!pos.ok()) {
+          return absl::DataLossError("kafka: position record at " + topic + "[" + std::to_string(partition) +
+                                     "]@" + std::to_string(offset) + ": " + std::string(pos.status().message()));
+        }
         latest = *pos;
-      }
-    }
-    rd_kafka_message_destroy(m);
-    if (!failed.ok()) break;
-  }
-  rd_kafka_consumer_close(rk.get());
-  if (!failed.ok()) return failed;
+        return absl::OkStatus();
+      }));
   return latest;
 }
 

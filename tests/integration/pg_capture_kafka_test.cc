@@ -31,24 +31,13 @@
 namespace phony {
 namespace {
 
+using ::phony::testing::Broker;
 using ::phony::testing::ConnectPg;
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
 using ::phony::testing::ReadFile;
 using ::phony::testing::ServiceEnv;
 using json = nlohmann::json;
-
-std::string Broker(const std::string& cmd, const std::string& dir) {
-  const std::string line = std::string(PHONY_SOURCE_DIR) + "/scripts/kafka_broker.sh " + cmd + " " + dir;
-  FILE* p = popen(line.c_str(), "r");
-  std::string out;
-  char buf[256];
-  while (p && fgets(buf, sizeof(buf), p)) out += buf;
-  const int rc = p ? pclose(p) : -1;
-  EXPECT_EQ(rc, 0) << line;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
 
 struct KafkaCase {
   const char* server;

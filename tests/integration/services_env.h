@@ -3,6 +3,7 @@
 // A missing setting fails the test with the fix, never skips it.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -29,5 +30,21 @@ inline std::string ReadFile(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+#ifdef PHONY_SOURCE_DIR
+// Runs scripts/kafka_broker.sh CMD DIR (start|stop|kill) for a test's
+// private broker; returns what it prints (the bootstrap address on start).
+inline std::string Broker(const std::string& cmd, const std::string& dir) {
+  const std::string line = std::string(PHONY_SOURCE_DIR) + "/scripts/kafka_broker.sh " + cmd + " " + dir;
+  FILE* p = popen(line.c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (p && fgets(buf, sizeof(buf), p)) out += buf;
+  const int rc = p ? pclose(p) : -1;
+  EXPECT_EQ(rc, 0) << line;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+#endif
 
 }  // namespace phony::testing
