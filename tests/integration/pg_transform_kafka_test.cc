@@ -338,6 +338,25 @@ TEST_F(PgTransformKafkaTest, AMalformedRawRecordStopsTheStageNamingItsOffset) {
   EXPECT_EQ(ReadTopic(topics_.anonymized).size(), good);
 }
 
+TEST_F(PgTransformKafkaTest, ABrokerDownAtStartIsRetriedAndNothingIsLost) {
+  PgQuery(db_.get(), "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, phone text)");
+  Capture();
+  InsertUsers(0, 100, 50);
+  Capture();
+  Broker("stop", dir_ + "/broker");
+  transform_pid_ = Spawn({"transform", "--config", config_, "--stop-after-idle", "4"}, "transform.log");
+  bool reported = false;
+  for (int i = 0; i < 300 && !reported; ++i) {
+    reported = ReadFile(dir_ + "/transform.log").find("transform: kafka unavailable while") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(reported) << ReadFile(dir_ + "/transform.log");
+  Broker("start", dir_ + "/broker");
+  ASSERT_EQ(Wait(transform_pid_, 180), 0) << ReadFile(dir_ + "/transform.log");
+  transform_pid_ = -1;
+  EXPECT_EQ(Values(ReadTopic(topics_.anonymized)), ExpectedAnonymized());
+}
+
 TEST_F(PgTransformKafkaTest, PreviewPrintsSampledRowsBeforeAndAfterTheRules) {
   PgQuery(db_.get(), "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, phone text, "
                      "notes text)");
