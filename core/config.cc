@@ -464,7 +464,7 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
 
   c.CheckKeys(doc, "",
               {"name", "include", "exclude", "source", "target", "kafka", "state",
-               "anonymization", "tables"},
+               "anonymization", "tables", "apply"},
               kTopLevelNotLanded);
 
   if (auto name = c.String(doc, "", "name", true)) {
@@ -550,6 +550,18 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
                 "must differ from topic_prefix: internal topics hold raw data and need their own ACLs");
     }
     out->kafka = kc;
+  }
+
+  if (const json* a = c.Object(doc, "", "apply", false)) {
+    c.CheckKeys(*a, "apply", {"batch_transactions", "batch_rows", "batch_delay_ms", "chunk_rows", "on_dead_letter"});
+    ApplyConfig& ac = out->apply;
+    if (auto n = c.Integer(*a, "apply", "batch_transactions", false, 1, 10000000)) ac.batch_transactions = *n;
+    if (auto n = c.Integer(*a, "apply", "batch_rows", false, 1, 100000000)) ac.batch_rows = *n;
+    if (auto n = c.Integer(*a, "apply", "batch_delay_ms", false, 0, 3600000)) ac.batch_delay_ms = *n;
+    if (auto n = c.Integer(*a, "apply", "chunk_rows", false, 1, 10000000)) ac.chunk_rows = *n;
+    if (auto s = c.OneOf(*a, "apply", "on_dead_letter", false, {"continue", "stop"})) {
+      ac.stop_on_dead_letter = *s == "stop";
+    }
   }
 
   out->state_dir = "./phony-state/" + out->name;

@@ -123,6 +123,17 @@ class TableFilter {
   std::string default_schema_;
 };
 
+// How the applier writes staging (`apply` in the config; issue #6).
+struct ApplyConfig {
+  // A staging transaction ends at the first source-transaction boundary
+  // after any of these.
+  int64_t batch_transactions = 1000;
+  int64_t batch_rows = 100000;
+  int64_t batch_delay_ms = 500;
+  int64_t chunk_rows = 20000;  // rows per bulk write
+  bool stop_on_dead_letter = false;  // on_dead_letter: "continue" | "stop"
+};
+
 struct JobConfig {
   std::string name;
   std::vector<std::string> include;  // default: every table
@@ -130,6 +141,7 @@ struct JobConfig {
   EndpointConfig source;
   EndpointConfig target;
   std::optional<KafkaConfig> kafka;
+  ApplyConfig apply;
   std::string state_dir;  // default ./phony-state/<name>
   AnonymizationConfig anonymization;
   std::map<std::string, TableRule> tables;

@@ -364,3 +364,24 @@ TEST(TableFilterTest, IncludeExcludeAndDefaultSchema) {
 
 }  // namespace
 }  // namespace phony
+
+namespace phony {
+namespace {
+
+TEST(ConfigTest, ApplySectionParsedAndValidated) {
+  json j = ValidConfig();
+  j["apply"] = {{"batch_transactions", 50}, {"batch_delay_ms", 20}, {"on_dead_letter", "stop"}};
+  JobConfig config;
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &config).empty());
+  EXPECT_EQ(config.apply.batch_transactions, 50);
+  EXPECT_EQ(config.apply.batch_delay_ms, 20);
+  EXPECT_EQ(config.apply.batch_rows, 100000);  // default kept
+  EXPECT_TRUE(config.apply.stop_on_dead_letter);
+  j["apply"] = {{"batch_transactions", 0}, {"on_dead_letter", "skip"}, {"batch_size", 5}};
+  ExpectProblem(j, "apply.batch_transactions", "between 1 and");
+  ExpectProblem(j, "apply.on_dead_letter", "must be one of continue, stop");
+  ExpectProblem(j, "apply.batch_size", "unknown key");
+}
+
+}  // namespace
+}  // namespace phony

@@ -39,8 +39,10 @@ absl::Status RunApplyLoop(ApplyStage& stage, ApplySource& source, const LoopOpti
     auto polled = source.Poll(o.poll_timeout);
     if (!polled.ok()) return polled.status();
     absl::Status s;
-    if (polled->has_value()) {
+    if (polled->has_value() || !source.Ready()) {
       last_delivery = absl::Now();
+    }
+    if (polled->has_value()) {
       s = stage.Add(**polled, &durable);
     } else {
       s = stage.Idle(&durable);

@@ -26,6 +26,9 @@ class ApplySource {
   // Forgets what was delivered and not acked, and resumes every partition
   // it reads at `start_offset(partition)` (-1: the beginning).
   virtual absl::Status Rewind(const std::function<int64_t(const StreamPartition&)>& start_offset) = 0;
+  // False while the source cannot deliver yet (a consumer group member
+  // without partitions): idle time does not count then.
+  virtual bool Ready() const { return true; }
 };
 
 struct LoopOptions {

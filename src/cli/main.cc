@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "spdlog/spdlog.h"
 #include "src/cli/capture_command.h"
+#include "src/cli/apply_command.h"
 #include "src/cli/transform_command.h"
 
 namespace {
@@ -27,7 +28,6 @@ struct Pending {
 
 // Subcommands that exist in the interface and arrive with later issues.
 const std::vector<Pending> kPending = {
-    {"apply", "Apply the anonymized stream to staging (Kafka mode)", "#6"},
     {"snapshot", "Copy the source (full or subset) into staging", "#7"},
     {"run", "Snapshot, then stream changes continuously", "#8"},
     {"analyze", "Find PII columns and foreign keys; emit a starter config", "#10"},
@@ -141,6 +141,16 @@ int main(int argc, char** argv) {
   transform->add_flag("--no-public", transform_flags.no_public,
                       "Write only the internal anonymized topic, no public per-table topics");
 
+  phony::cli::ApplyFlags apply_flags;
+  auto* apply = app.add_subcommand(
+      "apply", "Apply the anonymized stream to staging (Kafka mode; exactly once in effect)");
+  apply->add_option("-c,--config", apply_flags.config_path, "Job config (JSON)")->required();
+  apply->add_option("--instance", apply_flags.instance,
+                    "Instance number (the consumer group's static member id; one per process)")
+      ->check(CLI::NonNegativeNumber);
+  apply->add_option("--stop-after-idle", apply_flags.stop_after_idle_seconds,
+                    "Stop after this many seconds without input, once everything is committed");
+
   phony::cli::PreviewFlags preview_flags;
   auto* preview = app.add_subcommand(
       "preview", "Print sampled source rows before and after the job's rules (on this terminal only)");
@@ -188,6 +198,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return CheckConfig(config_path, !no_secrets);
   if (capture->parsed()) return phony::cli::RunCapture(capture_flags);
   if (transform->parsed()) return phony::cli::RunTransform(transform_flags);
+  if (apply->parsed()) return phony::cli::RunApply(apply_flags);
   if (preview->parsed()) return phony::cli::RunPreview(preview_flags);
   if (mapping->parsed()) return phony::cli::RunMappingOverride(mapping_flags);
   for (const auto& [sub, p] : pending) {

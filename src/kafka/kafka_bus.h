@@ -98,6 +98,14 @@ struct ConsumerOptions {
   // Topic names, or patterns starting with '^' (regular expressions).
   std::vector<std::string> topics;
   size_t max_batch_events = 10000;
+  // Where a newly assigned partition starts: an offset, or -1 for the
+  // beginning. Unset: the group's committed offset (the applier keeps its
+  // own in staging and sets this).
+  std::function<int64_t(const std::string& topic, int32_t partition)> start_offset;
+  // Static membership (group.instance.id): a member restarted with the same
+  // id gets its partitions back at once instead of after the dead one's
+  // session times out.
+  std::string group_instance_id;
 };
 
 class KafkaBusConsumer : public BusConsumer {
@@ -113,6 +121,11 @@ class KafkaBusConsumer : public BusConsumer {
   // deliveries. An ack for a partition this member lost in a rebalance is
   // ignored (the new owner reads it again from the committed offset).
   absl::Status Ack(const KafkaOffset& offset) override;
+  // Drops what was delivered and not acked and moves every assigned
+  // partition to `start_offset(topic, partition)` (-1: the beginning).
+  absl::Status Rewind(const std::function<int64_t(const std::string& topic, int32_t partition)>& start_offset);
+  // Partitions currently assigned to this member.
+  size_t assigned_partitions() const;
 
   struct Impl;  // opaque (librdkafka callbacks reach it)
 

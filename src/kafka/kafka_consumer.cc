@@ -48,7 +48,13 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
   auto* impl = static_cast<KafkaBusConsumer::Impl*>(opaque);
   std::lock_guard<std::mutex> lock(impl->ack_mu);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    for (int i = 0; i < parts->cnt; ++i) impl->assigned.insert({parts->elems[i].topic, parts->elems[i].partition});
+    for (int i = 0; i < parts->cnt; ++i) {
+      impl->assigned.insert({parts->elems[i].topic, parts->elems[i].partition});
+      if (impl->options.start_offset) {
+        const int64_t at = impl->options.start_offset(parts->elems[i].topic, parts->elems[i].partition);
+        parts->elems[i].offset = at >= 0 ? at : RD_KAFKA_OFFSET_BEGINNING;
+      }
+    }
     rd_kafka_assign(rk, parts);
     spdlog::info("kafka consumer: {} partitions assigned", parts->cnt);
     return;
@@ -83,6 +89,9 @@ absl::StatusOr<std::unique_ptr<KafkaBusConsumer>> KafkaBusConsumer::Create(Consu
                                               {"isolation.level", "read_committed"},
                                               {"auto.offset.reset", "earliest"},
                                               {"enable.partition.eof", "false"}}));
+  if (!impl->options.group_instance_id.empty()) {
+    PHONY_RETURN_IF_ERROR(Set(conf.get(), "group.instance.id", impl->options.group_instance_id));
+  }
   rd_kafka_conf_set_rebalance_cb(conf.get(), OnRebalance);
   rd_kafka_conf_set_opaque(conf.get(), impl.get());
   PHONY_ASSIGN_OR_RETURN(impl->rk, NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
@@ -184,6 +193,46 @@ absl::Status KafkaBusConsumer::Ack(const KafkaOffset& offset) {
   }
   if (next >= 0) im.Commit(tp, next, /*async=*/true);
   return absl::OkStatus();
+}
+
+size_t KafkaBusConsumer::assigned_partitions() const {
+  std::lock_guard<std::mutex> lock(impl_->ack_mu);
+  return impl_->assigned.size();
+}
+
+absl::Status KafkaBusConsumer::Rewind(
+    const std::function<int64_t(const std::string& topic, int32_t partition)>& start_offset) {
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> poll_lock(im.poll_mu);
+  if (im.stash) rd_kafka_message_destroy(im.stash);
+  im.stash = nullptr;
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(im.ack_mu);
+    im.pending.clear();
+    list = rd_kafka_topic_partition_list_new(static_cast<int>(im.assigned.size()));
+    for (const auto& [topic, partition] : im.assigned) {
+      const int64_t at = start_offset(topic, partition);
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
+          at >= 0 ? at : RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  absl::Status s;
+  if (list->cnt > 0) {
+    rd_kafka_error_t* error = rd_kafka_seek_partitions(im.rk.get(), list, 10000);
+    if (error != nullptr) {
+      s = absl::UnavailableError(std::string("kafka consumer: seeking: ") + rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+    for (int i = 0; s.ok() && i < list->cnt; ++i) {
+      if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        s = KafkaError(list->elems[i].err, std::string("kafka consumer: seeking ") + list->elems[i].topic + "[" +
+                                               std::to_string(list->elems[i].partition) + "]");
+      }
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return s;
 }
 
 absl::StatusOr<std::optional<EventPosition>> ReadLatestPosition(const KafkaConfig& kafka, const std::string& topic,

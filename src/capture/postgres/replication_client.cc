@@ -384,6 +384,21 @@ absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSche
     if (!c[2].empty()) col.default_expr = c[2];
     col.type_name = c[3];
   }
+  // Under REPLICA IDENTITY FULL pgoutput flags every column as part of the
+  // identity; the key that names a row is the primary key (none: the
+  // table has no key, and its rows are told apart by their full images).
+  if (schema->replica_identity == ReplicaIdentity::kFull) {
+    PHONY_ASSIGN_OR_RETURN(Rows pk, Exec(sql_,
+                                         "SELECT a.attname, k.ord FROM pg_index i, unnest(i.indkey::int2[]) WITH "
+                                         "ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attnum = k.attnum "
+                                         "WHERE i.indrelid = $1::oid AND i.indisprimary AND a.attrelid = $1::oid",
+                                         {oid}));
+    for (ColumnDef& col : schema->columns) col.key_ordinal = 0;
+    for (const auto& k : pk) {
+      const int i = schema->ColumnIndex(k[0]);
+      if (i >= 0) schema->columns[static_cast<size_t>(i)].key_ordinal = static_cast<uint16_t>(std::atoi(k[1].c_str()));
+    }
+  }
   PHONY_ASSIGN_OR_RETURN(
       Rows fks,
       Exec(sql_,
@@ -421,7 +436,7 @@ absl::StatusOr<PgReplicationClient::TableSample> PgReplicationClient::SampleTabl
   PHONY_ASSIGN_OR_RETURN(
       Rows cols, Exec(sql_,
                       "SELECT a.attname, a.atttypid, a.atttypmod, coalesce((SELECT array_position(i.indkey::int2[], "
-                      "a.attnum) FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary), 0) "
+                      "a.attnum) + 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary), 0) "
                       "FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
                       "ORDER BY a.attnum",
                       {std::to_string(oid)}));

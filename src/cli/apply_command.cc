@@ -1,0 +1,147 @@
+#include "src/cli/apply_command.h"
+
+#include <iostream>
+#include <memory>
+
+#include "core/config.h"
+#include "core/event_codec.h"
+#include "core/status_macros.h"
+#include "spdlog/spdlog.h"
+#include "src/apply/apply_loop.h"
+#include "src/apply/apply_stage.h"
+#include "src/apply/postgres/pg_writer.h"
+#include "src/cli/retry.h"
+#include "src/cli/stage_common.h"
+#include "src/kafka/kafka_admin.h"
+#include "src/kafka/kafka_bus.h"
+#include "src/kafka/kafka_eos.h"
+#include "src/kafka/kafka_topics.h"
+
+namespace phony::cli {
+namespace {
+
+// The consumer group member as the loop's rewindable source.
+class KafkaSource : public apply::ApplySource {
+ public:
+  explicit KafkaSource(std::unique_ptr<kafka::KafkaBusConsumer> consumer) : consumer_(std::move(consumer)) {}
+  absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration timeout) override { return consumer_->Poll(timeout); }
+  absl::Status Ack(const KafkaOffset& offset) override { return consumer_->Ack(offset); }
+  absl::Status Rewind(const std::function<int64_t(const apply::StreamPartition&)>& start) override {
+    return consumer_->Rewind([&](const std::string& topic, int32_t partition) { return start({topic, partition}); });
+  }
+  bool Ready() const override { return consumer_->assigned_partitions() > 0; }
+
+ private:
+  std::unique_ptr<kafka::KafkaBusConsumer> consumer_;
+};
+
+}  // namespace
+
+int RunApply(const ApplyFlags& flags) {
+  auto config_or = LoadJobConfigFile(flags.config_path);
+  if (!config_or.ok()) {
+    std::cerr << config_or.status().message() << "\n";
+    return kExitConfig;
+  }
+  const JobConfig& config = *config_or;
+  ResolvedSecrets secrets;
+  if (auto problems = ResolveSecrets(config, &secrets); !problems.empty()) {
+    std::cerr << "phony apply: " << flags.config_path << ":\n" << JoinProblems(problems) << "\n";
+    return kExitConfig;
+  }
+  if (!config.kafka) {
+    std::cerr << "phony apply: " << flags.config_path
+              << ": the job has no kafka section; without Kafka the stages run together in one process "
+                 "(phony run, issue #8)\n";
+    return kExitConfig;
+  }
+  if (!config.target.is_postgres()) {
+    std::cerr << "phony apply: " << flags.config_path
+              << ": target.type: MariaDB/MySQL staging is not supported by this build yet (issue #6 part 2)\n";
+    return kExitConfig;
+  }
+  InstallStopSignals();
+  std::atomic<bool>& stop = StopFlag();
+
+  apply::PgWriter writer({.host = config.target.host,
+                          .port = config.target.port,
+                          .database = config.target.database,
+                          .user = config.target.user,
+                          .password = secrets.target_password ? std::string(secrets.target_password->value()) : "",
+                          .source_is_postgres = config.source.is_postgres()});
+  const ApplyConfig& ac = config.apply;
+  apply::ApplyStage stage(&writer, {.batch_transactions = static_cast<size_t>(ac.batch_transactions),
+                                    .batch_rows = static_cast<size_t>(ac.batch_rows),
+                                    .batch_delay = absl::Milliseconds(ac.batch_delay_ms),
+                                    .chunk_rows = static_cast<size_t>(ac.chunk_rows),
+                                    .stop_on_dead_letter = ac.stop_on_dead_letter});
+  absl::Status started = RetryWhileUnavailable("apply: staging", "connecting", stop, [&] { return stage.Start(); });
+  if (!started.ok()) {
+    spdlog::error("apply: {}", std::string(started.message()));
+    return ExitCodeFor(started);
+  }
+
+  // Every table version capture described, so events of any version apply
+  // wherever reading resumes. The topic appears with capture's first
+  // schema event: wait for it like for a broker.
+  const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
+  int learnt = 0;
+  absl::Status schemas = RetryWhileUnavailable("apply: kafka", "reading the schema topic", stop, [&]() -> absl::Status {
+    learnt = 0;
+    absl::Status s = kafka::ReadWholeTopic(
+        *config.kafka, topics.schemas, absl::Seconds(60),
+        [&](int32_t partition, int64_t offset, std::string_view, std::string_view value) -> absl::Status {
+          auto event = DecodeEvent(value);
+          if (!event.ok() || !std::holds_alternative<SchemaEvent>(*event)) {
+            return absl::DataLossError("schema record at " + topics.schemas + "[" + std::to_string(partition) +
+                                       "]@" + std::to_string(offset) + " does not decode as a schema event");
+          }
+          stage.LearnSchema(std::get<SchemaEvent>(*event).schema);
+          ++learnt;
+          return absl::OkStatus();
+        });
+    if (absl::IsFailedPrecondition(s) && s.message().find("does not exist") != std::string_view::npos) {
+      return absl::UnavailableError(std::string(s.message()) + " (has capture started?)");
+    }
+    return s;
+  });
+  if (!schemas.ok()) {
+    spdlog::error("apply: {}", std::string(schemas.message()));
+    return ExitCodeFor(schemas);
+  }
+  if (stop.load()) return 0;
+
+  auto consumer = RetryWhileUnavailable("apply: kafka", "joining the consumer group", stop, [&] {
+    return kafka::KafkaBusConsumer::Create(
+        {.kafka = *config.kafka,
+         .group_id = "phony-apply-" + config.name,
+         .topics = {topics.anonymized},
+         .start_offset = [&](const std::string& topic, int32_t partition) {
+           return stage.StartOffset({topic, partition});
+         },
+         .group_instance_id = "phony-apply-" + config.name + "-" + std::to_string(flags.instance)});
+  });
+  if (!consumer.ok()) {
+    spdlog::error("apply: {}", std::string(consumer.status().message()));
+    return ExitCodeFor(consumer.status());
+  }
+  KafkaSource source(*std::move(consumer));
+  spdlog::info("apply: {} -> staging {}:{}/{} ({} schema versions known)", topics.anonymized, config.target.host,
+               config.target.port, config.target.database, learnt);
+  absl::Status s = apply::RunApplyLoop(
+      stage, source,
+      {.stop = &stop,
+       .stop_after_idle = flags.stop_after_idle_seconds > 0 ? absl::Seconds(flags.stop_after_idle_seconds)
+                                                            : absl::ZeroDuration()});
+  const apply::ApplyStats& st = stage.stats();
+  spdlog::info("apply: stopped: {} rows in {} source transactions applied in {} staging commits; {} re-deliveries "
+               "skipped, {} schema changes, {} dead letters, {} rewinds",
+               st.events, st.transactions, st.commits, st.skipped, st.schema_changes, st.dead_letters, st.rewinds);
+  if (!s.ok()) {
+    spdlog::error("apply: {}", std::string(s.message()));
+    return ExitCodeFor(s);
+  }
+  return 0;
+}
+
+}  // namespace phony::cli

@@ -1,0 +1,276 @@
+// The whole Kafka pipeline as users run it, process by process: `phony
+// capture` from PostgreSQL 15, `phony transform`, `phony apply` into a
+// staging PostgreSQL of the test's own. Staging ends equal to the
+// anonymized source — keys, kept columns, TOAST values the updates did not
+// carry, primary-key changes, cascaded deletes, a truncate, an ALTER TABLE,
+// duplicate rows of a table without a key — although the applier is killed
+// with SIGKILL mid-stream and the staging server crashes and comes back
+// while it runs. Joins across tables still join on the fakes; no original
+// email reaches staging or the applier's log.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/pg_test_util.h"
+
+namespace phony {
+namespace {
+
+using ::phony::testing::Broker;
+using ::phony::testing::ConnectPg;
+using ::phony::testing::PgConn;
+using ::phony::testing::PgQuery;
+using ::phony::testing::ReadFile;
+using ::phony::testing::ServiceEnv;
+using json = nlohmann::json;
+using Rows = std::vector<std::vector<std::string>>;
+
+std::string Shell(const std::string& line) {
+  FILE* p = popen(line.c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (p && fgets(buf, sizeof(buf), p)) out += buf;
+  EXPECT_EQ(p ? pclose(p) : -1, 0) << line;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+class PgApplyKafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tag_ = "apk_" + std::to_string(getpid());
+    dir_ = ::testing::TempDir() + "/" + tag_;
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ + "/broker");
+    brokers_ = Broker("start", dir_ + "/broker");
+    staging_port_ = Staging("start");
+    {
+      PgConn c(PQconnectdb(("host=127.0.0.1 port=" + staging_port_ + " user=postgres dbname=postgres").c_str()));
+      ASSERT_EQ(PQstatus(c.get()), CONNECTION_OK) << PQerrorMessage(c.get());
+      PgQuery(c.get(), "CREATE DATABASE staging");
+    }
+    admin_ = ConnectPg("PG15", false);
+    PgQuery(admin_.get(), "CREATE DATABASE " + tag_);
+    src_ = ConnectPg("PG15", false, "dbname=" + tag_);
+    setenv("PHONY_TEST_SECRET", "0123456789abcdef0123456789abcdef", 1);
+    const json keep = {{"transform", "KEEP"}};
+    const json fake_email = {{"transform", "ANONYMIZE"}, {"generator", "email"}, {"unique", true}};
+    json config{
+        {"name", tag_},
+        {"source", {{"type", "postgresql"}, {"host", "127.0.0.1"},
+                    {"port", std::stoi(ServiceEnv("PHONY_PG15_PORT"))}, {"database", tag_}, {"user", "postgres"}}},
+        {"target", {{"type", "postgresql"}, {"host", "127.0.0.1"}, {"port", std::stoi(staging_port_)},
+                    {"database", "staging"}, {"user", "postgres"}}},
+        {"kafka", {{"brokers", brokers_}, {"transactions", true}}},
+        {"apply", {{"batch_transactions", 7}, {"batch_delay_ms", 50}}},
+        {"state", {{"dir", dir_ + "/state"}}},
+        {"anonymization", {{"secret_ref", "env://PHONY_TEST_SECRET"}, {"locale", "tr_TR"}}},
+        {"tables",
+         {{"users", {{"columns", {{"id", keep}, {"email", fake_email},
+                                  {"name", {{"transform", "ANONYMIZE"}, {"generator", "full_name"}}},
+                                  {"bio", keep}, {"city", keep}}}}},
+          {"orders", {{"columns", {{"id", keep}, {"user_id", keep}, {"customer_email", fake_email}, {"note", keep}}}}},
+          {"events", {{"columns", {{"kind", keep}, {"payload", keep}}}}},
+          {"audit", {{"columns", {{"id", keep}, {"note", keep}}}}}}}};
+    config_ = dir_ + "/job.json";
+    std::ofstream(config_) << config.dump();
+    PgQuery(src_.get(),
+            "CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL UNIQUE, name text, bio text);"
+            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id int REFERENCES users(id) ON DELETE CASCADE, "
+            "customer_email text, note text);"
+            "CREATE TABLE events (kind text, payload jsonb); ALTER TABLE events REPLICA IDENTITY FULL;"
+            "CREATE TABLE audit (id int PRIMARY KEY, note text); ALTER TABLE audit REPLICA IDENTITY FULL;");
+  }
+  void TearDown() override {
+    if (apply_pid_ > 0) {
+      kill(apply_pid_, SIGKILL);
+      waitpid(apply_pid_, nullptr, 0);
+    }
+    Broker("kill", dir_ + "/broker");
+    Staging("kill");
+    src_.reset();
+    PgQuery(admin_.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                          "WHERE database = '" + tag_ + "' AND NOT active");
+    PgQuery(admin_.get(), "DROP DATABASE IF EXISTS " + tag_ + " WITH (FORCE)");
+    std::filesystem::remove_all(dir_);
+  }
+  std::string Staging(const std::string& cmd) {
+    return Shell(std::string(PHONY_SOURCE_DIR) + "/scripts/pg_server.sh " + cmd + " " + dir_ + "/staging");
+  }
+  PgConn StagingConn() {
+    PgConn c(PQconnectdb(("host=127.0.0.1 port=" + staging_port_ + " user=postgres dbname=staging").c_str()));
+    EXPECT_EQ(PQstatus(c.get()), CONNECTION_OK) << PQerrorMessage(c.get());
+    return c;
+  }
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      FILE* e = std::freopen((dir_ + "/" + log).c_str(), "a", stderr);
+      (void)e;
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(PHONY_BINARY));
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(PHONY_BINARY, argv.data());
+      _exit(127);
+    }
+    return pid;
+  }
+  static int Wait(pid_t pid, int seconds) {
+    int status = 0;
+    for (int i = 0; i < seconds * 10; ++i) {
+      if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+  }
+  void Stage(const std::string& name, const std::string& idle) {
+    const pid_t pid = Spawn({name, "--config", config_, "--stop-after-idle", idle}, name + ".log");
+    ASSERT_EQ(Wait(pid, 180), 0) << ReadFile(dir_ + "/" + name + ".log");
+  }
+  int64_t StagingCount(const std::string& table) {
+    PgConn c(PQconnectdb(("host=127.0.0.1 port=" + staging_port_ + " user=postgres dbname=staging "
+                          "connect_timeout=2").c_str()));
+    if (PQstatus(c.get()) != CONNECTION_OK) return -1;
+    PGresult* r = PQexec(c.get(), ("SELECT count(*) FROM " + table).c_str());
+    const int64_t n = PQresultStatus(r) == PGRES_TUPLES_OK ? std::atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return n;
+  }
+  // Staging equals the source in every kept column, anonymized ones differ.
+  void ExpectStagingMatchesSource(bool later_tables) {
+    PgConn st = StagingConn();
+    std::vector<std::string> queries = {"SELECT id, bio FROM users ORDER BY id",
+                                        "SELECT id, user_id, note FROM orders ORDER BY id",
+                                        "SELECT kind, payload::text FROM events ORDER BY 1, 2"};
+    if (later_tables) {
+      queries.push_back("SELECT id, city FROM users ORDER BY id");
+      queries.push_back("SELECT id, note FROM audit ORDER BY 1");
+    }
+    for (const std::string& q : queries) {
+      const Rows want = PgQuery(src_.get(), q);
+      const Rows got = PgQuery(st.get(), q);
+      EXPECT_EQ(got.size(), want.size()) << q;
+      EXPECT_TRUE(got == want) << q;
+    }
+    EXPECT_EQ(PgQuery(st.get(), "SELECT count(*) FROM users WHERE email LIKE '%realcorp%' OR name LIKE 'Real%'"),
+              (Rows{{"0"}}));
+    EXPECT_EQ(PgQuery(st.get(), "SELECT count(DISTINCT email) = count(*) FROM users"), (Rows{{"t"}}));
+    // Joins on the fakes still join.
+    EXPECT_EQ(PgQuery(st.get(), "SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id "
+                                "WHERE o.customer_email <> u.email"),
+              (Rows{{"0"}}));
+    EXPECT_EQ(PgQuery(st.get(), "SELECT count(*) FROM phony.dead_letters"), (Rows{{"0"}}));
+    PgQuery(st.get(), "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_fkey");  // no orphans
+  }
+
+  std::string tag_, dir_, brokers_, staging_port_, config_;
+  PgConn admin_, src_;
+  pid_t apply_pid_ = -1;
+};
+
+TEST_F(PgApplyKafkaTest, StagingEqualsTheAnonymizedSourceThroughCrashes) {
+  Stage("capture", "2");  // creates the slot: what follows is streamed
+  // 4000 users in 200 transactions, each with an order; a long bio (TOAST)
+  // on every tenth; duplicate rows in a table without a key.
+  for (int t = 0; t < 200; ++t) {
+    std::string sql = "BEGIN;";
+    for (int i = t * 20; i < t * 20 + 20; ++i) {
+      const std::string id = std::to_string(i), email = "'person" + id + "@realcorp.test'";
+      sql += "INSERT INTO users VALUES (" + id + ", " + email + ", 'Real Person " + id + "', " +
+             (i % 10 == 0 ? "repeat(md5('" + id + "'), 200)" : "'short bio " + id + "'") + ");";
+      sql += "INSERT INTO orders VALUES (" + std::to_string(100000 + i) + ", " + id + ", " + email + ", 'n" + id + "');";
+    }
+    sql += "INSERT INTO events VALUES ('tick', '{\"t\": " + std::to_string(t % 3) + "}');COMMIT;";
+    PgQuery(src_.get(), sql);
+  }
+  Stage("capture", "3");
+  Stage("transform", "4");
+
+  // The applier is killed mid-stream, restarted, and then its staging
+  // server crashes and comes back while it runs.
+  apply_pid_ = Spawn({"apply", "--config", config_, "--stop-after-idle", "8"}, "apply.log");
+  int64_t at_kill = -1;
+  for (int i = 0; i < 600 && at_kill <= 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    at_kill = StagingCount("users");
+  }
+  kill(apply_pid_, SIGKILL);
+  waitpid(apply_pid_, nullptr, 0);
+  std::cerr << "applier killed with " << at_kill << " of 4000 users in staging\n";
+  ASSERT_GT(at_kill, 0) << ReadFile(dir_ + "/apply.log");
+  apply_pid_ = Spawn({"apply", "--config", config_, "--stop-after-idle", "8"}, "apply.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Staging("kill");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  Staging("start");
+  ASSERT_EQ(Wait(apply_pid_, 180), 0) << ReadFile(dir_ + "/apply.log");
+  apply_pid_ = -1;
+  ExpectStagingMatchesSource(false);
+
+  // Then: updates that leave the TOAST bio out, primary-key changes,
+  // cascaded deletes, an ALTER TABLE, a truncate, one of two equal rows deleted.
+  PgQuery(src_.get(), "UPDATE users SET name = 'Real Renamed ' || id WHERE id % 5 = 0");
+  PgQuery(src_.get(), "DELETE FROM orders WHERE user_id % 50 = 1");
+  PgQuery(src_.get(), "UPDATE users SET id = id + 900000 WHERE id % 50 = 1");
+  PgQuery(src_.get(), "DELETE FROM users WHERE id % 7 = 0");  // cascades to orders
+  PgQuery(src_.get(), "ALTER TABLE users ADD COLUMN city text");
+  PgQuery(src_.get(), "UPDATE users SET city = 'Izmir' WHERE id % 3 = 0");
+  PgQuery(src_.get(), "INSERT INTO users VALUES (5000000, 'late@realcorp.test', 'Real Late', 'b', 'Van')");
+  PgQuery(src_.get(), "TRUNCATE events");
+  PgQuery(src_.get(), "INSERT INTO events VALUES ('a', '{}'), ('a', '{}'), ('b', NULL)");
+  PgQuery(src_.get(), "DELETE FROM events WHERE ctid = (SELECT min(ctid) FROM events WHERE kind = 'a')");
+  PgQuery(src_.get(), "INSERT INTO audit SELECT g, 'n' || g FROM generate_series(1, 30) g");
+  PgQuery(src_.get(), "UPDATE audit SET note = 'changed' WHERE id % 4 = 0");
+  PgQuery(src_.get(), "UPDATE audit SET id = id + 1000 WHERE id % 5 = 0");
+  PgQuery(src_.get(), "DELETE FROM audit WHERE id % 3 = 0");
+  Stage("capture", "3");
+  Stage("transform", "4");
+  Stage("apply", "5");
+  ExpectStagingMatchesSource(true);
+  PgConn st = StagingConn();
+  EXPECT_EQ(PgQuery(st.get(), "SELECT count(*) FROM users WHERE id > 900000"),
+            PgQuery(src_.get(), "SELECT count(*) FROM users WHERE id > 900000"));
+  EXPECT_EQ(PgQuery(st.get(), "SELECT count(*) FROM users WHERE id % 10 = 0 AND length(bio) = 6400"),
+            PgQuery(src_.get(), "SELECT count(*) FROM users WHERE id % 10 = 0 AND length(bio) = 6400"));
+  // A table with REPLICA IDENTITY FULL keeps its primary key; one without a
+  // key has none (its duplicates are real rows).
+  EXPECT_EQ(PgQuery(st.get(), "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'p' AND "
+                              "connamespace = 'public'::regnamespace ORDER BY 1"),
+            (Rows{{"audit"}, {"orders"}, {"users"}}));
+  // The applier's log holds no original value.
+  const std::string log = ReadFile(dir_ + "/apply.log");
+  EXPECT_EQ(log.find("realcorp"), std::string::npos);
+  EXPECT_EQ(log.find("Real Person"), std::string::npos);
+  EXPECT_NE(log.find("resuming from the progress staging holds"), std::string::npos) << log;
+}
+
+TEST_F(PgApplyKafkaTest, AStagingUserWithoutReplicationRoleRightsIsToldWhatToGrant) {
+  {
+    PgConn c = StagingConn();
+    PgQuery(c.get(), "CREATE ROLE weak LOGIN; GRANT ALL ON DATABASE staging TO weak; GRANT ALL ON SCHEMA public TO weak");
+  }
+  json config = json::parse(ReadFile(config_));
+  config["target"]["user"] = "weak";
+  std::ofstream(config_) << config.dump();
+  const pid_t pid = Spawn({"apply", "--config", config_, "--stop-after-idle", "2"}, "apply.log");
+  EXPECT_EQ(Wait(pid, 60), 4);
+  const std::string log = ReadFile(dir_ + "/apply.log");
+  EXPECT_NE(log.find("GRANT SET ON PARAMETER session_replication_role TO weak"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace phony
