@@ -1,5 +1,6 @@
 #include "core/event_codec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -8,7 +9,16 @@
 namespace phony {
 namespace {
 
-enum EventType : uint8_t { kTypeBegin = 1, kTypeChange = 2, kTypeCommit = 3, kTypeSchema = 4 };
+// kTypeSchemaWithActions: a schema whose foreign keys carry ON DELETE / ON
+// UPDATE actions (added later; schemas without actions keep kTypeSchema, so
+// older encodings and their goldens stay as they were).
+enum EventType : uint8_t { kTypeBegin = 1, kTypeChange = 2, kTypeCommit = 3, kTypeSchema = 4, kTypeSchemaWithActions = 5 };
+
+bool HasFkActions(const TableSchema& s) {
+  return std::any_of(s.foreign_keys.begin(), s.foreign_keys.end(), [](const ForeignKey& fk) {
+    return fk.on_delete != FkAction::kNoAction || fk.on_update != FkAction::kNoAction;
+  });
+}
 
 void PutString(std::string* out, std::string_view s) { PutLengthPrefixed(out, s); }
 
@@ -131,6 +141,12 @@ void EncodeSchema(const TableSchema& s, std::string* out) {
     PutVarint64(out, fk.referenced_columns.size());
     for (const auto& c : fk.referenced_columns) PutString(out, c);
   }
+  if (HasFkActions(s)) {
+    for (const ForeignKey& fk : s.foreign_keys) {
+      PutU8(out, static_cast<uint8_t>(fk.on_delete));
+      PutU8(out, static_cast<uint8_t>(fk.on_update));
+    }
+  }
 }
 
 absl::StatusOr<std::vector<std::string>> DecodeNames(ByteReader& r) {
@@ -145,7 +161,7 @@ absl::StatusOr<std::vector<std::string>> DecodeNames(ByteReader& r) {
   return out;
 }
 
-absl::StatusOr<TableSchema> DecodeSchema(ByteReader& r) {
+absl::StatusOr<TableSchema> DecodeSchema(ByteReader& r, bool with_actions) {
   TableSchema s;
   PHONY_ASSIGN_OR_RETURN(s.id, DecodeTableId(r));
   PHONY_ASSIGN_OR_RETURN(s.version, GetU32(r, "schema version"));
@@ -183,6 +199,15 @@ absl::StatusOr<TableSchema> DecodeSchema(ByteReader& r) {
     PHONY_ASSIGN_OR_RETURN(fk.columns, DecodeNames(r));
     PHONY_ASSIGN_OR_RETURN(fk.referenced, DecodeTableId(r));
     PHONY_ASSIGN_OR_RETURN(fk.referenced_columns, DecodeNames(r));
+  }
+  if (with_actions) {
+    for (ForeignKey& fk : s.foreign_keys) {
+      for (FkAction* a : {&fk.on_delete, &fk.on_update}) {
+        PHONY_ASSIGN_OR_RETURN(uint8_t v, r.ReadU8());
+        if (v > static_cast<uint8_t>(FkAction::kSetDefault)) return r.Error("unknown foreign-key action");
+        *a = static_cast<FkAction>(v);
+      }
+    }
   }
   return s;
 }
@@ -451,7 +476,7 @@ void EncodeEvent(const Event& event, std::string* out) {
     PutSignedVarint64(out, c->commit_ts_us);
     PutVarint64(out, c->event_count);
   } else if (const auto* s = std::get_if<SchemaEvent>(&event)) {
-    PutU8(out, kTypeSchema);
+    PutU8(out, HasFkActions(s->schema) ? kTypeSchemaWithActions : kTypeSchema);
     EncodePosition(s->position, out);
     EncodeSchema(s->schema, out);
   } else {
@@ -500,10 +525,11 @@ absl::StatusOr<Event> DecodeEvent(std::string_view bytes) {
       out = std::move(c);
       break;
     }
-    case kTypeSchema: {
+    case kTypeSchema:
+    case kTypeSchemaWithActions: {
       SchemaEvent s;
       s.position = std::move(position);
-      PHONY_ASSIGN_OR_RETURN(s.schema, DecodeSchema(r));
+      PHONY_ASSIGN_OR_RETURN(s.schema, DecodeSchema(r, type == kTypeSchemaWithActions));
       out = std::move(s);
       break;
     }

@@ -49,11 +49,27 @@ struct ColumnDef {
   friend bool operator==(const ColumnDef&, const ColumnDef&) = default;
 };
 
+// What a foreign key does when its referenced row is deleted or its key
+// updated. Appliers of engines whose cascades are not in the change log
+// (InnoDB) need it to let staging cascade as the source did.
+enum class FkAction : uint8_t { kNoAction = 0, kRestrict = 1, kCascade = 2, kSetNull = 3, kSetDefault = 4 };
+inline const char* FkActionSql(FkAction a) {
+  switch (a) {
+    case FkAction::kRestrict: return "RESTRICT";
+    case FkAction::kCascade: return "CASCADE";
+    case FkAction::kSetNull: return "SET NULL";
+    case FkAction::kSetDefault: return "SET DEFAULT";
+    default: return "NO ACTION";
+  }
+}
+
 struct ForeignKey {
   std::string name;
   std::vector<std::string> columns;
   TableId referenced;
   std::vector<std::string> referenced_columns;
+  FkAction on_delete = FkAction::kNoAction;
+  FkAction on_update = FkAction::kNoAction;
   friend bool operator==(const ForeignKey&, const ForeignKey&) = default;
 };
 

@@ -76,6 +76,14 @@ inline TableSchema SampleSchema() {
   return s;
 }
 
+inline TableSchema SchemaWithFkActions() {
+  TableSchema s = SampleSchema();
+  s.foreign_keys[0].on_delete = FkAction::kCascade;
+  s.foreign_keys[0].on_update = FkAction::kSetNull;
+  s.foreign_keys.push_back(ForeignKey{"orders_self_fk", {"note"}, s.id, {"id"}});
+  return s;
+}
+
 inline std::vector<Event> SampleEvents() {
   ChangeEvent truncate;
   truncate.op = ChangeOp::kTruncate;
@@ -92,6 +100,7 @@ inline std::vector<Event> SampleEvents() {
       TxBegin{EventPosition::Postgres(Lsn(0x1000), 0), 747, 1700000000000001},
       SchemaEvent{EventPosition::Postgres(Lsn(0x1000), 1), SampleSchema()},
       SampleChange(),
+      SchemaEvent{EventPosition::Postgres(Lsn(0x1000), 5), SchemaWithFkActions()},
       truncate,
       TxCommit{EventPosition::Postgres(Lsn(0x1000), 4), 747, 1700000000000001, 2},
       read,

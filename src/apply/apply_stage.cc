@@ -16,6 +16,7 @@ struct ApplyStage::Part {
   int64_t committed_next = -1;
   // Highest position processed, including the open staging transaction.
   std::optional<EventPosition> applied_pos;
+  std::optional<EventPosition> prev_pos;  // before the event being applied
   // One past the last offset of the last delivery fully processed.
   int64_t processed_next = -1;
   // Deliveries fully processed since the last commit: durable at the next.
@@ -173,6 +174,18 @@ absl::Status ApplyStage::EnsureOpen() {
 
 absl::Status ApplyStage::ApplySchema(const TableSchema& schema) {
   PHONY_RETURN_IF_ERROR(FlushChunk());
+  if (writer_->DdlCommits() && open_) {
+    // The DDL will commit whatever is open: commit it first, with the
+    // progress up to the event before this one.
+    Part& cur = *parts_.at(current_);
+    const std::optional<EventPosition> now = cur.applied_pos;
+    cur.applied_pos = cur.prev_pos;
+    absl::Status s = Commit(durable_);
+    cur.applied_pos = now;
+    cur.dirty = true;
+    PHONY_RETURN_IF_ERROR(s);
+  }
+  PHONY_RETURN_IF_ERROR(EnsureOpen());
   auto it = applied_.find(schema.id);
   const TableSchema* prior = it == applied_.end() ? nullptr : &it->second;
   absl::Status s = writer_->ApplySchema(schema, prior);
@@ -309,6 +322,10 @@ absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, Part& part, co
     return ApplyOne(aligned, applied, exact, sp, delivery);
   }
 
+  if (writer_->KeepsTableOrder() && chunk_->rows > 0 && chunk_->tables.count(event.table) == 0) {
+    // Foreign keys are checked as rows arrive: keep the source's table order.
+    PHONY_RETURN_IF_ERROR(FlushChunk());
+  }
   Chunk::Table& table = chunk_->tables[event.table];
   table.schema = &applied;
   auto add = [&](Chunk::Kind kind, Row row, bool from_insert) {
@@ -374,6 +391,7 @@ absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, const Ev
       spdlog::info("apply: past the failed batch; back to bulk writes");
     }
   }
+  part.prev_pos = part.applied_pos;
   part.applied_pos = pos;
   part.dirty = true;
   PHONY_RETURN_IF_ERROR(EnsureOpen());
@@ -402,6 +420,7 @@ absl::Status ApplyStage::Add(const Delivery& delivery, std::vector<KafkaOffset>*
   if (!slot) slot = std::make_unique<Part>();
   Part& part = *slot;
   current_ = sp;
+  durable_ = durable;
   for (const Event& event : delivery.batch.events) {
     if (halt_ && halt_->stream == sp && PositionOf(event) >= halt_->at) return Stop(durable);
     PHONY_RETURN_IF_ERROR(Process(sp, part, event, delivery));
@@ -439,7 +458,10 @@ absl::Status ApplyStage::MaybeCommit(bool force, std::vector<KafkaOffset>* durab
   return absl::OkStatus();
 }
 
-absl::Status ApplyStage::Idle(std::vector<KafkaOffset>* durable) { return MaybeCommit(true, durable); }
+absl::Status ApplyStage::Idle(std::vector<KafkaOffset>* durable) {
+  durable_ = durable;
+  return MaybeCommit(true, durable);
+}
 
 absl::Status ApplyStage::Finish(std::vector<KafkaOffset>* durable) {
   PHONY_RETURN_IF_ERROR(MaybeCommit(true, durable));

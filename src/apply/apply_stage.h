@@ -130,6 +130,7 @@ class ApplyStage {
   };
   std::optional<Halt> halt_;
   StreamPartition current_;  // of the delivery being applied
+  std::vector<KafkaOffset>* durable_ = nullptr;  // of the Add or Idle call running
   std::unique_ptr<Chunk> chunk_;
   bool open_ = false;
   absl::Time opened_at_;

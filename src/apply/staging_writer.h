@@ -130,6 +130,14 @@ class StagingWriter {
   // Abandons the open transaction, if any. Never fails: a broken connection
   // is found by the next call.
   virtual void Rollback() = 0;
+
+  // True when foreign keys are checked as rows arrive (MariaDB/MySQL, which
+  // cascade in staging): the stage then writes tables in source order
+  // instead of coalescing across them.
+  virtual bool KeepsTableOrder() const { return false; }
+  // True when DDL commits the open transaction (MariaDB/MySQL): the stage
+  // then commits its progress up to the event before a schema change first.
+  virtual bool DdlCommits() const { return false; }
 };
 
 }  // namespace phony::apply

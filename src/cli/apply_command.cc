@@ -9,6 +9,7 @@
 #include "spdlog/spdlog.h"
 #include "src/apply/apply_loop.h"
 #include "src/apply/apply_stage.h"
+#include "src/apply/mysql/my_writer.h"
 #include "src/apply/postgres/pg_writer.h"
 #include "src/cli/retry.h"
 #include "src/cli/stage_common.h"
@@ -55,22 +56,34 @@ int RunApply(const ApplyFlags& flags) {
                  "(phony run, issue #8)\n";
     return kExitConfig;
   }
-  if (!config.target.is_postgres()) {
+  if (!config.target.is_postgres() && !config.source.is_postgres() && config.kafka->partitions > 1) {
     std::cerr << "phony apply: " << flags.config_path
-              << ": target.type: MariaDB/MySQL staging is not supported by this build yet (issue #6 part 2)\n";
+              << ": kafka.partitions: a MySQL/MariaDB source into MySQL/MariaDB staging needs the single-partition "
+                 "stream (InnoDB cascades are not in the binlog, so staging cascades itself, which needs source "
+                 "order)\n";
     return kExitConfig;
   }
   InstallStopSignals();
   std::atomic<bool>& stop = StopFlag();
 
-  apply::PgWriter writer({.host = config.target.host,
-                          .port = config.target.port,
-                          .database = config.target.database,
-                          .user = config.target.user,
-                          .password = secrets.target_password ? std::string(secrets.target_password->value()) : "",
-                          .source_is_postgres = config.source.is_postgres()});
+  const std::string password = secrets.target_password ? std::string(secrets.target_password->value()) : "";
+  std::unique_ptr<apply::StagingWriter> writer;
+  if (config.target.is_postgres()) {
+    writer = std::make_unique<apply::PgWriter>(apply::PgWriterOptions{.host = config.target.host,
+                                                                      .port = config.target.port,
+                                                                      .database = config.target.database,
+                                                                      .user = config.target.user,
+                                                                      .password = password,
+                                                                      .source_is_postgres = config.source.is_postgres()});
+  } else {
+    writer = std::make_unique<apply::MyWriter>(apply::MyWriterOptions{.host = config.target.host,
+                                                                      .port = config.target.port,
+                                                                      .user = config.target.user,
+                                                                      .password = password,
+                                                                      .source_is_postgres = config.source.is_postgres()});
+  }
   const ApplyConfig& ac = config.apply;
-  apply::ApplyStage stage(&writer, {.batch_transactions = static_cast<size_t>(ac.batch_transactions),
+  apply::ApplyStage stage(writer.get(), {.batch_transactions = static_cast<size_t>(ac.batch_transactions),
                                     .batch_rows = static_cast<size_t>(ac.batch_rows),
                                     .batch_delay = absl::Milliseconds(ac.batch_delay_ms),
                                     .chunk_rows = static_cast<size_t>(ac.chunk_rows),
@@ -126,8 +139,9 @@ int RunApply(const ApplyFlags& flags) {
     return ExitCodeFor(consumer.status());
   }
   KafkaSource source(*std::move(consumer));
-  spdlog::info("apply: {} -> staging {}:{}/{} ({} schema versions known)", topics.anonymized, config.target.host,
-               config.target.port, config.target.database, learnt);
+  spdlog::info("apply: {} -> {} staging {}:{}{} ({} schema versions known)", topics.anonymized,
+               DatabaseTypeName(config.target.type), config.target.host, config.target.port,
+               config.target.is_postgres() ? "/" + config.target.database : std::string(), learnt);
   absl::Status s = apply::RunApplyLoop(
       stage, source,
       {.stop = &stop,

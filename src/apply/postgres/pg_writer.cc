@@ -318,7 +318,8 @@ struct PgWriter::Impl {
     PHONY_RETURN_IF_ERROR(Run("SAVEPOINT phony_fk", "adding a foreign key"));
     absl::Status s = Run("ALTER TABLE " + QuoteTable(owner) + " ADD CONSTRAINT " + QuoteIdent(fk.name) +
                              " FOREIGN KEY (" + absl::StrJoin(cols, ", ") + ") REFERENCES " +
-                             QuoteTable(fk.referenced) + " (" + absl::StrJoin(refs, ", ") + ") NOT VALID",
+                             QuoteTable(fk.referenced) + " (" + absl::StrJoin(refs, ", ") + ") ON DELETE " +
+                             FkActionSql(fk.on_delete) + " ON UPDATE " + FkActionSql(fk.on_update) + " NOT VALID",
                          "adding foreign key " + fk.name + " to " + owner.QualifiedName());
     if (!s.ok()) {
       if (absl::IsUnavailable(s)) return s;

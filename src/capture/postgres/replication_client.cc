@@ -367,6 +367,17 @@ absl::StatusOr<std::vector<uint32_t>> PgReplicationClient::PublishedColumnTypes(
   return oids;
 }
 
+namespace {
+// pg_constraint.confdeltype / confupdtype.
+FkAction FkActionFromCode(const std::string& code) {
+  if (code == "r") return FkAction::kRestrict;
+  if (code == "c") return FkAction::kCascade;
+  if (code == "n") return FkAction::kSetNull;
+  if (code == "d") return FkAction::kSetDefault;
+  return FkAction::kNoAction;
+}
+}  // namespace
+
 absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSchema* schema) {
   const std::string oid = std::to_string(relation_oid);
   PHONY_ASSIGN_OR_RETURN(
@@ -407,7 +418,8 @@ absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSche
            "ORDINALITY k(n, ord) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n), "
            "fn.nspname, fc.relname, "
            "(SELECT string_agg(a.attname, chr(1) ORDER BY k.ord) FROM unnest(c.confkey) WITH "
-           "ORDINALITY k(n, ord) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n) "
+           "ORDINALITY k(n, ord) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n), "
+           "c.confdeltype, c.confupdtype "
            "FROM pg_constraint c JOIN pg_class fc ON fc.oid = c.confrelid "
            "JOIN pg_namespace fn ON fn.oid = fc.relnamespace "
            "WHERE c.conrelid = $1::oid AND c.contype = 'f' ORDER BY c.conname",
@@ -419,6 +431,8 @@ absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSche
     fk.columns = SplitOnSoh(f[1]);
     fk.referenced = TableId{schema->id.database, f[2], f[3]};
     fk.referenced_columns = SplitOnSoh(f[4]);
+    fk.on_delete = FkActionFromCode(f[5]);
+    fk.on_update = FkActionFromCode(f[6]);
     schema->foreign_keys.push_back(std::move(fk));
   }
   return absl::OkStatus();
