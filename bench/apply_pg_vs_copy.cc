@@ -8,6 +8,7 @@
 //
 //   apply_pg_vs_copy --host H --port P --user U [--rows N] [--tx-rows K]
 #include <libpq-fe.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -140,11 +141,20 @@ Stream Build(const Args& a, bool mixed) {
   return out;
 }
 
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+double g_apply_cpu = 0;  // the applier's own CPU seconds in the last ApplyRun
+
 double ApplyRun(const Args& a, const std::string& db, const Stream& stream) {
   apply::PgWriter writer({.host = a.host, .port = a.port, .database = db, .user = a.user});
   apply::ApplyStage stage(&writer, {});
   if (auto s = stage.Start(); !s.ok()) Die(std::string(s.message()));
   std::vector<KafkaOffset> durable;
+  const double cpu0 = CpuSeconds();
   const auto t0 = Clock::now();
   for (size_t at = 0; at < stream.messages.size();) {
     Delivery d;
@@ -159,6 +169,7 @@ double ApplyRun(const Args& a, const std::string& db, const Stream& stream) {
     if (auto s = stage.Add(d, &durable); !s.ok()) Die(std::string(s.message()));
   }
   if (auto s = stage.Finish(&durable); !s.ok()) Die(std::string(s.message()));
+  g_apply_cpu = CpuSeconds() - cpu0;
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
@@ -226,8 +237,8 @@ int main(int argc, char** argv) {
     const double applied = ApplyRun(a, db, inserts);
     best_copy = std::min(best_copy, copy);
     best_apply = std::min(best_apply, applied);
-    std::printf("run %d: COPY %.2f s (%.0f rows/s)   apply %.2f s (%.0f rows/s)   ratio %.2f\n", run, copy,
-                a.rows / copy, applied, a.rows / applied, copy / applied);
+    std::printf("run %d: COPY %.2f s (%.0f rows/s)   apply %.2f s (%.0f rows/s, applier CPU %.2f s)   ratio %.2f\n",
+                run, copy, a.rows / copy, applied, a.rows / applied, g_apply_cpu, copy / applied);
     Exec(admin, "DROP DATABASE " + db + " WITH (FORCE)");
   }
   std::printf("insert-only: best COPY %.0f rows/s, best apply %.0f rows/s, apply/COPY = %.2f (bar >= 0.5)\n",

@@ -9,6 +9,7 @@ rows="${1:-1000000}"; per_tx="${2:-100}"
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DPHONY_BUILD_BENCH=ON -DPHONY_BUILD_TESTS=OFF >/dev/null
 cmake --build build-bench -j 2 --target apply_pg_vs_copy >/dev/null
 dir="$(mktemp -d /tmp/phony-apply-bench.XXXXXX)"
+chmod 755 "$dir"  # the server runs as postgres
 trap 'scripts/pg_server.sh stop "$dir/pg" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 port="$(scripts/pg_server.sh start "$dir/pg")"
 # Durable like a staging server would be: fsync on, as PostgreSQL ships.

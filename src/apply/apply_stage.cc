@@ -277,7 +277,7 @@ absl::Status ApplyStage::ApplyOne(const ChangeEvent& event, const TableSchema& a
   return writer_->RecordDeadLetter(letter);
 }
 
-absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, Part& part, const ChangeEvent& event, bool exact,
+absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, Part& part, ChangeEvent& event, bool exact,
                                        const Delivery& delivery) {
   (void)part;
   ++stats_.events;
@@ -303,8 +303,9 @@ absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, Part& part, co
   // Rows in the staging table's column order.
   std::optional<Row> before, after;
   const bool same_shape = source->version == applied.version;
-  if (event.before) before = same_shape ? *event.before : Project(*event.before, *source, applied);
-  if (event.after) after = same_shape ? *event.after : Project(*event.after, *source, applied);
+  // The delivery's rows are not needed after this: move them.
+  if (event.before) before = same_shape ? std::move(*event.before) : Project(*event.before, *source, applied);
+  if (event.after) after = same_shape ? std::move(*event.after) : Project(*event.after, *source, applied);
   const size_t width = applied.columns.size();
   if ((before && before->size() != width) || (after && after->size() != width)) {
     return absl::DataLossError("the event at " + event.position.ToString() + " has rows of another width than " +
@@ -375,8 +376,7 @@ absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, Part& part, co
   return absl::OkStatus();
 }
 
-absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, const Event& event,
-                                 const Delivery& delivery) {
+absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, Event& event, const Delivery& delivery) {
   const EventPosition& pos = PositionOf(event);
   if (part.applied_pos && pos <= *part.applied_pos) {
     ++stats_.skipped;
@@ -414,14 +414,14 @@ absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, const Ev
   return absl::OkStatus();
 }
 
-absl::Status ApplyStage::Add(const Delivery& delivery, std::vector<KafkaOffset>* durable) {
+absl::Status ApplyStage::Add(Delivery& delivery, std::vector<KafkaOffset>* durable) {
   const StreamPartition sp{delivery.offset.topic, delivery.offset.partition};
   auto& slot = parts_[sp];
   if (!slot) slot = std::make_unique<Part>();
   Part& part = *slot;
   current_ = sp;
   durable_ = durable;
-  for (const Event& event : delivery.batch.events) {
+  for (Event& event : delivery.batch.events) {
     if (halt_ && halt_->stream == sp && PositionOf(event) >= halt_->at) return Stop(durable);
     PHONY_RETURN_IF_ERROR(Process(sp, part, event, delivery));
     if (!part.in_tx) PHONY_RETURN_IF_ERROR(MaybeCommit(false, durable));

@@ -74,8 +74,8 @@ class ApplyStage {
 
   // Applies one delivery (possibly committing staging transactions on the
   // way). `durable` receives the offsets of deliveries whose every event is
-  // now committed in staging: ack them.
-  absl::Status Add(const Delivery& delivery, std::vector<KafkaOffset>* durable);
+  // now committed in staging: ack them. Rows are moved out of `delivery`.
+  absl::Status Add(Delivery& delivery, std::vector<KafkaOffset>* durable);
   // Nothing arrived for a while: commits what is complete.
   absl::Status Idle(std::vector<KafkaOffset>* durable);
   // Commits what is complete and ends (a clean stop).
@@ -90,8 +90,8 @@ class ApplyStage {
   struct Part;
   struct Chunk;
 
-  absl::Status Process(const StreamPartition& sp, Part& part, const Event& event, const Delivery& delivery);
-  absl::Status ProcessChange(const StreamPartition& sp, Part& part, const ChangeEvent& event, bool exact,
+  absl::Status Process(const StreamPartition& sp, Part& part, Event& event, const Delivery& delivery);
+  absl::Status ProcessChange(const StreamPartition& sp, Part& part, ChangeEvent& event, bool exact,
                              const Delivery& delivery);
   absl::Status EnsureOpen();
   absl::Status EnsureTable(const TableId& table, uint32_t version);

@@ -12,29 +12,46 @@ constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
+// Appends `v` in decimal, zero-padded to `width` digits.
+void AppendPadded(uint64_t v, int width, std::string* out) {
+  char buf[24];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (int i = n; i < width; ++i) out->push_back('0');
+  while (n > 0) out->push_back(buf[--n]);
+}
+
 void AppendDate(int64_t days, std::string* out) {
   int64_t year;
   unsigned month, day;
   CivilFromDays(days, &year, &month, &day);
   const bool bc = year <= 0;
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u", static_cast<long long>(bc ? 1 - year : year), month, day);
-  out->append(buf);
+  AppendPadded(static_cast<uint64_t>(bc ? 1 - year : year), 4, out);
+  out->push_back('-');
+  AppendPadded(month, 2, out);
+  out->push_back('-');
+  AppendPadded(day, 2, out);
   if (bc) out->append(" BC");  // appended after the time by callers that have one
 }
 
 // HH:MM:SS.ffffff; hours may exceed 24 and the value may be negative (MySQL TIME).
 void AppendClock(int64_t micros, std::string* out) {
+  uint64_t m = static_cast<uint64_t>(micros);
   if (micros < 0) {
     out->push_back('-');
-    micros = -micros;
+    m = 0 - m;
   }
-  const int64_t secs = micros / 1000000;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld.%06lld", static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                static_cast<long long>(micros % 1000000));
-  out->append(buf);
+  const uint64_t secs = m / 1000000;
+  AppendPadded(secs / 3600, 2, out);
+  out->push_back(':');
+  AppendPadded(secs / 60 % 60, 2, out);
+  out->push_back(':');
+  AppendPadded(secs % 60, 2, out);
+  out->push_back('.');
+  AppendPadded(m % 1000000, 6, out);
 }
 
 void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
@@ -47,11 +64,10 @@ void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
     return;
   }
   const int64_t days = FloorDiv(micros, kMicrosPerDay);
-  std::string date;
-  AppendDate(days, &date);
-  const bool bc = date.size() > 3 && date.compare(date.size() - 3, 3, " BC") == 0;
-  if (bc) date.resize(date.size() - 3);
-  out->append(date);
+  const size_t start = out->size();
+  AppendDate(days, out);
+  const bool bc = out->size() - start > 3 && out->compare(out->size() - 3, 3, " BC") == 0;
+  if (bc) out->resize(out->size() - 3);
   out->push_back(' ');
   AppendClock(micros - days * kMicrosPerDay, out);
   if (with_zone) out->append("+00");
@@ -68,12 +84,18 @@ void AppendText(const Value& v, std::string* out) {
     case ValueKind::kBool:
       out->push_back(v.bool_value() ? 't' : 'f');
       return;
-    case ValueKind::kInt64:
-      out->append(std::to_string(v.int64_value()));
+    case ValueKind::kInt64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof(buf), v.int64_value());
+      out->append(buf, r.ptr);
       return;
-    case ValueKind::kUInt64:
-      out->append(std::to_string(v.uint64_value()));
+    }
+    case ValueKind::kUInt64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof(buf), v.uint64_value());
+      out->append(buf, r.ptr);
       return;
+    }
     case ValueKind::kDouble: {
       const double d = v.double_value();
       if (std::isnan(d)) {

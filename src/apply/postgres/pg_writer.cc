@@ -161,16 +161,26 @@ struct PgWriter::Impl {
     return std::strtoll(PQcmdTuples(r.get()), nullptr, 10);
   }
 
-  // COPY `target` FROM STDIN with `data` in the text format.
-  absl::Status Copy(const std::string& target, const std::string& data, const std::string& what) {
+  // COPY `target` FROM STDIN with `rows` (the `idx` columns of each) in the
+  // text format, sent in pieces as they are formatted so the server parses
+  // while the client formats.
+  absl::Status CopyRows(const std::string& target, const std::vector<const Row*>& rows,
+                        const std::vector<uint16_t>& idx, const std::string& what) {
     Result start(PQexec(conn, ("COPY " + target + " FROM STDIN").c_str()));
     if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return Error(start.get(), what);
-    constexpr size_t kPiece = 1 << 20;
+    constexpr size_t kPiece = 256 << 10;
+    std::string& data = copy_buffer;
+    data.clear();
     bool sent = true;
-    for (size_t at = 0; at < data.size() && sent; at += kPiece) {
-      const size_t n = std::min(kPiece, data.size() - at);
-      sent = PQputCopyData(conn, data.data() + at, static_cast<int>(n)) == 1;
+    for (const Row* row : rows) {
+      AppendCopyRow(*row, idx, &data);
+      if (data.size() >= kPiece) {
+        sent = PQputCopyData(conn, data.data(), static_cast<int>(data.size())) == 1;
+        data.clear();
+        if (!sent) break;
+      }
     }
+    if (sent && !data.empty()) sent = PQputCopyData(conn, data.data(), static_cast<int>(data.size())) == 1;
     if (PQputCopyEnd(conn, sent ? nullptr : "client failed") != 1) {
       return absl::UnavailableError("staging: " + what + ": " + PQerrorMessage(conn));
     }
@@ -181,6 +191,13 @@ struct PgWriter::Impl {
     }
     return s;
   }
+  static std::vector<const Row*> Pointers(const std::vector<Row>& rows) {
+    std::vector<const Row*> out;
+    out.reserve(rows.size());
+    for (const Row& r : rows) out.push_back(&r);
+    return out;
+  }
+  std::string copy_buffer;
 
   int TempId(const TableId& table) {
     auto [it, inserted] = temp_ids.try_emplace(table, static_cast<int>(temp_ids.size()));
@@ -555,15 +572,14 @@ absl::Status PgWriter::WriteChanges(const TableChanges& changes) {
   const std::vector<uint16_t> keys = s.KeyColumns();
   std::vector<uint16_t> all(s.columns.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
-  std::string data;
   if (!changes.deletes.empty() || !changes.upserts.empty() || !changes.partial_updates.empty()) {
     PHONY_RETURN_IF_ERROR(im.EnsureTemps(s));
   }
 
   if (!changes.deletes.empty()) {
     const std::string temp = im.DeleteTemp(s.id);
-    for (const Row& row : changes.deletes) Impl::AppendCopyRow(row, keys, &data);
-    PHONY_RETURN_IF_ERROR(im.Copy(temp + " " + Impl::ColumnList(s, keys), data, "loading deletes of " + name));
+    PHONY_RETURN_IF_ERROR(im.CopyRows(temp + " " + Impl::ColumnList(s, keys), Impl::Pointers(changes.deletes), keys,
+                                      "loading deletes of " + name));
     PHONY_RETURN_IF_ERROR(im.Run("DELETE FROM " + table + " t USING " + temp + " d WHERE " +
                                      Impl::KeyMatch(s, keys, "t", "d"),
                                  "deleting rows of " + name));
@@ -571,14 +587,13 @@ absl::Status PgWriter::WriteChanges(const TableChanges& changes) {
   }
 
   if (!changes.upserts.empty()) {
-    data.clear();
-    for (const Row& row : changes.upserts) Impl::AppendCopyRow(row, all, &data);
+    const std::vector<const Row*> rows = Impl::Pointers(changes.upserts);
     int& cooldown = im.copy_cooldown[s.id];
     bool done = false;
     if (changes.inserts_only && cooldown == 0) {
       // New rows are the common case: load them straight into the table.
       PHONY_RETURN_IF_ERROR(im.Run("SAVEPOINT phony_copy", "loading rows"));
-      absl::Status copied = im.Copy(table + " " + Impl::ColumnList(s, all), data, "loading rows of " + name);
+      absl::Status copied = im.CopyRows(table + " " + Impl::ColumnList(s, all), rows, all, "loading rows of " + name);
       if (copied.ok()) {
         PHONY_RETURN_IF_ERROR(im.Run("RELEASE SAVEPOINT phony_copy", "loading rows"));
         done = true;
@@ -595,7 +610,7 @@ absl::Status PgWriter::WriteChanges(const TableChanges& changes) {
     }
     if (!done) {
       const std::string temp = im.UpsertTemp(s.id);
-      PHONY_RETURN_IF_ERROR(im.Copy(temp + " " + Impl::ColumnList(s, all), data, "loading rows of " + name));
+      PHONY_RETURN_IF_ERROR(im.CopyRows(temp + " " + Impl::ColumnList(s, all), rows, all, "loading rows of " + name));
       std::string sets;
       for (const ColumnDef& c : s.columns) {
         if (c.key_ordinal != 0) continue;
@@ -622,9 +637,8 @@ absl::Status PgWriter::WriteChanges(const TableChanges& changes) {
     }
     const std::string temp = im.UpsertTemp(s.id);
     for (const auto& [present, rows] : groups) {
-      data.clear();
-      for (const Row* row : rows) Impl::AppendCopyRow(*row, present, &data);
-      PHONY_RETURN_IF_ERROR(im.Copy(temp + " " + Impl::ColumnList(s, present), data, "loading updates of " + name));
+      PHONY_RETURN_IF_ERROR(
+          im.CopyRows(temp + " " + Impl::ColumnList(s, present), rows, present, "loading updates of " + name));
       std::string sets;
       for (uint16_t i : present) {
         if (s.columns[i].key_ordinal != 0) continue;
@@ -640,9 +654,8 @@ absl::Status PgWriter::WriteChanges(const TableChanges& changes) {
   }
 
   if (!changes.appends.empty()) {
-    data.clear();
-    for (const Row& row : changes.appends) Impl::AppendCopyRow(row, all, &data);
-    PHONY_RETURN_IF_ERROR(im.Copy(table + " " + Impl::ColumnList(s, all), data, "loading rows of " + name));
+    PHONY_RETURN_IF_ERROR(im.CopyRows(table + " " + Impl::ColumnList(s, all), Impl::Pointers(changes.appends), all,
+                                      "loading rows of " + name));
   }
   return absl::OkStatus();
 }
