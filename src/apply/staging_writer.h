@@ -95,9 +95,17 @@ struct DeadLetter {
   std::string error;
 };
 
+// How often the bulk path's plain load (COPY / LOAD DATA into the table)
+// was used, and how often it met existing keys and upserted instead.
+struct WriterCounters {
+  uint64_t bulk_loads = 0;
+  uint64_t bulk_fallbacks = 0;
+};
+
 class StagingWriter {
  public:
   virtual ~StagingWriter() = default;
+  const WriterCounters& counters() const { return counters_; }
 
   // Connects (again) and prepares the `phony` bookkeeping tables. Any open
   // transaction is gone.
@@ -138,6 +146,9 @@ class StagingWriter {
   // True when DDL commits the open transaction (MariaDB/MySQL): the stage
   // then commits its progress up to the event before a schema change first.
   virtual bool DdlCommits() const { return false; }
+
+ protected:
+  WriterCounters counters_;
 };
 
 }  // namespace phony::apply

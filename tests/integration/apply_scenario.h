@@ -89,6 +89,7 @@ class StreamBuilder {
     ++changes_;
   }
   std::vector<Event>& events() { return events_; }
+  void Skip() { lsn_ += 100; }  // positions start later
 
  private:
   EventPosition Pos() { return EventPosition::Postgres(Lsn(static_cast<uint64_t>(lsn_)), seq_++); }
@@ -206,5 +207,38 @@ class LogSource : public ApplySource {
   std::string topic_;
   size_t next_ = 0;
 };
+
+}  // namespace phony::apply::testing
+
+namespace phony::apply::testing {
+
+// Values a bulk load must carry exactly: tabs, newlines, backslashes, the
+// text "\N", quotes, non-ASCII, empty strings and nulls.
+inline std::string TrickyText(int i) {
+  static const char* kTexts[] = {"tab\there", "line\nbreak", "back\\slash", "\\N", "it's \"quoted\"",
+                                 "Çağrı Öztürk", "", "carriage\rreturn", "plain"};
+  return std::string(kTexts[i % 9]) + "#" + std::to_string(i);
+}
+
+// `count` inserts into users (version 2) in transactions of 50, with
+// `tag` in every email; a second call with another tag and later `first_lsn`
+// re-inserts the same keys (what a replay after a snapshot looks like).
+inline std::vector<Event> BulkInserts(int count, const std::string& tag, int64_t first_lsn) {
+  StreamBuilder b;
+  for (int64_t l = 0; l < first_lsn; l += 100) b.Skip();
+  const TableSchema u = Users(2);
+  b.Begin();
+  b.Schema(u);
+  for (int i = 1; i <= count; ++i) {
+    b.Change(ChangeOp::kInsert, u, std::nullopt,
+             Row{Int(i), Txt(tag + std::to_string(i)), i % 7 == 0 ? Value::Null() : Txt(TrickyText(i)), Txt("c")});
+    if (i % 50 == 0 && i < count) {
+      b.Commit();
+      b.Begin();
+    }
+  }
+  b.Commit();
+  return std::move(b.events());
+}
 
 }  // namespace phony::apply::testing

@@ -53,7 +53,7 @@ class PgApplyTest : public ::testing::Test {
   PgConn Staging(const std::string& db) { return ConnectPg("PG15", false, "dbname=" + db); }
 
   // Applies `events` through the real loop until the source is drained.
-  absl::Status Apply(const std::string& db, LogSource& source, ApplyOptions options = {}, ApplyStats* stats = nullptr) {
+  absl::Status Apply(const std::string& db, LogSource& source, ApplyOptions options = {}, ApplyStats* stats = nullptr, WriterCounters* counters = nullptr) {
     PgWriter writer(Options(db));
     ApplyStage stage(&writer, options);
     absl::Status s = stage.Start();
@@ -61,6 +61,7 @@ class PgApplyTest : public ::testing::Test {
     s = RunApplyLoop(stage, source, {.stop_after_idle = absl::Milliseconds(300), .poll_timeout = absl::Milliseconds(5),
                                      .max_backoff = absl::Milliseconds(200)});
     if (stats) *stats = stage.stats();
+    if (counters) *counters = writer.counters();
     return s;
   }
 
@@ -221,6 +222,31 @@ TEST_F(PgApplyTest, ATypeChangeStagingCannotMakeStopsWithTheColumn) {
   EXPECT_NE(s.message().find("public.users.email from text to integer"), std::string_view::npos) << s;
   PgConn c = Staging(db_);
   EXPECT_EQ(PgQuery(c.get(), "SELECT version FROM phony.schemas"), (Rows{{"2"}}));
+}
+
+// Insert-only chunks go straight into the table with COPY; when the keys
+// are already there (a replay after a snapshot) the chunk is upserted.
+TEST_F(PgApplyTest, BulkLoadsKeepEveryValueAndFallBackWhenKeysExist) {
+  LogSource first(BulkInserts(300, "first", 0), 1000);
+  ApplyStats stats;
+  WriterCounters counters;
+  ASSERT_TRUE(Apply(db_, first, {}, &stats, &counters).ok());
+  EXPECT_EQ(stats.events, 300u);
+  EXPECT_GE(counters.bulk_loads, 1u);
+  EXPECT_EQ(counters.bulk_fallbacks, 0u);
+  PgConn c = Staging(db_);
+  const Rows rows = PgQuery(c.get(), "SELECT id, email, bio FROM public.users ORDER BY id");
+  ASSERT_EQ(rows.size(), 300u);
+  for (int i = 1; i <= 300; ++i) {
+    EXPECT_EQ(rows[i - 1][1], "first" + std::to_string(i));
+    EXPECT_EQ(rows[i - 1][2], i % 7 == 0 ? "<null>" : TrickyText(i)) << i;
+  }
+  LogSource again(BulkInserts(300, "second", 100000), 1000);
+  ASSERT_TRUE(Apply(db_, again, {}, &stats, &counters).ok());
+  EXPECT_EQ(stats.events, 300u);
+  EXPECT_GE(counters.bulk_fallbacks, 1u);
+  EXPECT_EQ(PgQuery(c.get(), "SELECT count(*), count(*) FILTER (WHERE email LIKE 'second%') FROM public.users"),
+            (Rows{{"300", "300"}}));
 }
 
 // Random single-table histories (inserts, full and partial updates, key

@@ -597,11 +597,13 @@ absl::Status PgWriter::WriteChanges(const TableChanges& changes) {
       if (copied.ok()) {
         PHONY_RETURN_IF_ERROR(im.Run("RELEASE SAVEPOINT phony_copy", "loading rows"));
         done = true;
+        ++counters_.bulk_loads;
       } else if (absl::IsInvalidArgument(copied) && copied.message().find("23505") != std::string_view::npos) {
         // Some keys are there already (a replay): upsert this chunk and the next few.
         PHONY_RETURN_IF_ERROR(im.Run("ROLLBACK TO SAVEPOINT phony_copy; RELEASE SAVEPOINT phony_copy",
                                      "loading rows"));
         cooldown = 16;
+        ++counters_.bulk_fallbacks;
       } else {
         return copied;
       }
