@@ -48,6 +48,15 @@ absl::Status RunApplyLoop(ApplyStage& stage, ApplySource& source, const LoopOpti
       s = stage.Idle(&durable);
     }
     ack();
+    for (const auto& [sp, on] : stage.TakeFlowChanges()) {
+      if (absl::Status f = source.Flow(sp, on); !f.ok()) return f;
+    }
+    if (s.ok() && stage.waiting_at_barrier() && source.AssignedPartitions() >= 0 &&
+        static_cast<size_t>(source.AssignedPartitions()) < o.partitions) {
+      return absl::FailedPreconditionError(
+          "a truncate waits for all " + std::to_string(o.partitions) + " partitions, but this applier reads " +
+          std::to_string(source.AssignedPartitions()) + ": with kafka.partitions > 1 run one phony apply per job");
+    }
     if (s.ok()) {
       backoff = absl::Seconds(1);
       if (absl::Now() - last_report >= o.report_every) {

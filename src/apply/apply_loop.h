@@ -29,6 +29,14 @@ class ApplySource {
   // False while the source cannot deliver yet (a consumer group member
   // without partitions): idle time does not count then.
   virtual bool Ready() const { return true; }
+  // Stops (false) or restarts (true) deliveries of one partition.
+  virtual absl::Status Flow(const StreamPartition& partition, bool on) {
+    (void)partition;
+    (void)on;
+    return absl::OkStatus();
+  }
+  // How many partitions this source reads (-1: all there are).
+  virtual int AssignedPartitions() const { return -1; }
 };
 
 struct LoopOptions {
@@ -40,6 +48,8 @@ struct LoopOptions {
   absl::Duration max_backoff = absl::Seconds(30);
   // Progress lines at most this often.
   absl::Duration report_every = absl::Seconds(10);
+  // Partitions of the stream (see ApplyOptions::partitions).
+  size_t partitions = 1;
 };
 
 // Runs until stopped, idle, or an error the stage cannot recover from

@@ -1,5 +1,6 @@
 #include "src/apply/apply_stage.h"
 
+#include <deque>
 #include <utility>
 #include <variant>
 
@@ -26,6 +27,10 @@ struct ApplyStage::Part {
   bool dirty = false;
   // After a bulk failure: events up to here are applied one at a time.
   std::optional<EventPosition> exact_until;
+  // N partitions: waiting at a truncate's barrier (its position), with what
+  // was delivered from the truncate on, to apply once every partition is there.
+  std::optional<EventPosition> waiting_at;
+  std::deque<Delivery> held;
 };
 
 struct ApplyStage::Chunk {
@@ -97,6 +102,7 @@ absl::Status ApplyStage::Rewind() {
   PHONY_ASSIGN_OR_RETURN(std::vector<TableSchema> tables, writer_->LoadAppliedSchemas());
   for (auto& [sp, part] : parts_) {
     std::optional<EventPosition> exact = part->exact_until;
+    if (part->waiting_at) flow_.push_back({sp, true});
     *part = Part();
     part->exact_until = std::move(exact);
   }
@@ -125,6 +131,19 @@ int64_t ApplyStage::StartOffset(const StreamPartition& stream) const {
 const TableSchema* ApplyStage::FindSchema(const TableId& table, uint32_t version) const {
   auto it = schemas_.find({table, version});
   return it == schemas_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::pair<StreamPartition, bool>> ApplyStage::TakeFlowChanges() {
+  std::vector<std::pair<StreamPartition, bool>> out;
+  out.swap(flow_);
+  return out;
+}
+
+bool ApplyStage::waiting_at_barrier() const {
+  for (const auto& [sp, part] : parts_) {
+    if (part->waiting_at) return true;
+  }
+  return false;
 }
 
 bool ApplyStage::AtBoundary() const {
@@ -414,6 +433,13 @@ absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, Event& e
   return absl::OkStatus();
 }
 
+namespace {
+bool IsTruncate(const Event& e) {
+  const auto* c = std::get_if<ChangeEvent>(&e);
+  return c != nullptr && c->op == ChangeOp::kTruncate;
+}
+}  // namespace
+
 absl::Status ApplyStage::Add(Delivery& delivery, std::vector<KafkaOffset>* durable) {
   const StreamPartition sp{delivery.offset.topic, delivery.offset.partition};
   auto& slot = parts_[sp];
@@ -421,8 +447,27 @@ absl::Status ApplyStage::Add(Delivery& delivery, std::vector<KafkaOffset>* durab
   Part& part = *slot;
   current_ = sp;
   durable_ = durable;
-  for (Event& event : delivery.batch.events) {
+  if (part.waiting_at) {  // held at a barrier: keep it for after
+    part.held.push_back(std::move(delivery));
+    return absl::OkStatus();
+  }
+  for (size_t i = 0; i < delivery.batch.events.size(); ++i) {
+    Event& event = delivery.batch.events[i];
     if (halt_ && halt_->stream == sp && PositionOf(event) >= halt_->at) return Stop(durable);
+    if (options_.partitions > 1 && IsTruncate(event) &&
+        !(part.applied_pos && PositionOf(event) <= *part.applied_pos)) {
+      // Every partition carries the truncate: it is applied once all of
+      // them reached it, so no row of any partition crosses it.
+      Delivery rest;
+      rest.offset = delivery.offset;
+      rest.batch.partition = delivery.batch.partition;
+      rest.batch.events.assign(std::make_move_iterator(delivery.batch.events.begin() + static_cast<ptrdiff_t>(i)),
+                               std::make_move_iterator(delivery.batch.events.end()));
+      part.waiting_at = PositionOf(rest.batch.events.front());
+      part.held.push_front(std::move(rest));
+      flow_.push_back({sp, false});
+      return TryBarrier(sp.first, durable);
+    }
     PHONY_RETURN_IF_ERROR(Process(sp, part, event, delivery));
     if (!part.in_tx) PHONY_RETURN_IF_ERROR(MaybeCommit(false, durable));
   }
@@ -433,6 +478,52 @@ absl::Status ApplyStage::Add(Delivery& delivery, std::vector<KafkaOffset>* durab
     durable->push_back(delivery.offset);  // committed already, or nothing new in it
   }
   return MaybeCommit(false, durable);
+}
+
+absl::Status ApplyStage::TryBarrier(const std::string& topic, std::vector<KafkaOffset>* durable) {
+  std::vector<StreamPartition> members;
+  std::optional<EventPosition> at;
+  for (const auto& [sp, part] : parts_) {
+    if (sp.first != topic || !part->waiting_at) continue;
+    if (at && *at != *part->waiting_at) {
+      return absl::DataLossError("partitions of " + topic + " wait at two different truncates (" + at->ToString() +
+                                 ", " + part->waiting_at->ToString() + "): the stream is not what capture writes");
+    }
+    at = part->waiting_at;
+    members.push_back(sp);
+  }
+  if (members.size() < options_.partitions) return absl::OkStatus();  // the others are not there yet
+  // Everyone is here: apply the truncate once (from the first partition's
+  // copy), then go on with what each partition held back.
+  {
+    Part& first = *parts_.at(members.front());
+    Delivery& d = first.held.front();
+    current_ = members.front();
+    PHONY_RETURN_IF_ERROR(Process(members.front(), first, d.batch.events.front(), d));
+  }
+  for (const StreamPartition& sp : members) {
+    Part& part = *parts_.at(sp);
+    if (sp != members.front()) {  // their copies of the truncate count as applied
+      part.prev_pos = part.applied_pos;
+      part.applied_pos = *at;
+      part.dirty = true;
+    }
+    part.waiting_at.reset();
+    Delivery& d = part.held.front();
+    d.batch.events.erase(d.batch.events.begin());
+    flow_.push_back({sp, true});
+  }
+  ++barriers_;
+  spdlog::info("apply: the truncate at {} passed its barrier across {} partitions", at->ToString(), members.size());
+  for (const StreamPartition& sp : members) {
+    Part& part = *parts_.at(sp);
+    while (!part.waiting_at && !part.held.empty()) {
+      Delivery d = std::move(part.held.front());
+      part.held.pop_front();
+      PHONY_RETURN_IF_ERROR(Add(d, durable));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ApplyStage::Stop(std::vector<KafkaOffset>* durable) {

@@ -44,6 +44,10 @@ struct ApplyOptions {
   // An event that can never apply: stop the stage (true) or record it in
   // the dead letters and go on (false).
   bool stop_on_dead_letter = false;
+  // Partitions of the stream (kafka.partitions). Above 1, a truncate (which
+  // capture writes to every partition) is a barrier: applied once every
+  // partition reached it, which needs one applier holding all partitions.
+  size_t partitions = 1;
 };
 
 struct ApplyStats {
@@ -85,6 +89,12 @@ class ApplyStage {
   absl::Status Rewind();
 
   const ApplyStats& stats() const { return stats_; }
+  uint64_t barriers() const { return barriers_; }
+
+  // Partitions to pause (false) while they wait at a barrier and to resume
+  // (true) after it, since the last call: the loop passes them to the source.
+  std::vector<std::pair<StreamPartition, bool>> TakeFlowChanges();
+  bool waiting_at_barrier() const;
 
  private:
   struct Part;
@@ -109,6 +119,7 @@ class ApplyStage {
   // transaction that holds it, records the dead letter, and returns `why`.
   absl::Status HaltAt(absl::Status why, const DeadLetter* letter);
   absl::Status Stop(std::vector<KafkaOffset>* durable);
+  absl::Status TryBarrier(const std::string& topic, std::vector<KafkaOffset>* durable);
   const TableSchema* FindSchema(const TableId& table, uint32_t version) const;
 
   StagingWriter* writer_;
@@ -131,6 +142,8 @@ class ApplyStage {
   std::optional<Halt> halt_;
   StreamPartition current_;  // of the delivery being applied
   std::vector<KafkaOffset>* durable_ = nullptr;  // of the Add or Idle call running
+  std::vector<std::pair<StreamPartition, bool>> flow_;
+  uint64_t barriers_ = 0;
   std::unique_ptr<Chunk> chunk_;
   bool open_ = false;
   absl::Time opened_at_;

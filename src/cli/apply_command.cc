@@ -31,6 +31,8 @@ class KafkaSource : public apply::ApplySource {
     return consumer_->Rewind([&](const std::string& topic, int32_t partition) { return start({topic, partition}); });
   }
   bool Ready() const override { return consumer_->assigned_partitions() > 0; }
+  absl::Status Flow(const apply::StreamPartition& p, bool on) override { return consumer_->Flow(p.first, p.second, on); }
+  int AssignedPartitions() const override { return static_cast<int>(consumer_->assigned_partitions()); }
 
  private:
   std::unique_ptr<kafka::KafkaBusConsumer> consumer_;
@@ -87,7 +89,8 @@ int RunApply(const ApplyFlags& flags) {
                                     .batch_rows = static_cast<size_t>(ac.batch_rows),
                                     .batch_delay = absl::Milliseconds(ac.batch_delay_ms),
                                     .chunk_rows = static_cast<size_t>(ac.chunk_rows),
-                                    .stop_on_dead_letter = ac.stop_on_dead_letter});
+                                    .stop_on_dead_letter = ac.stop_on_dead_letter,
+                                    .partitions = static_cast<size_t>(config.kafka->partitions)});
   absl::Status started = RetryWhileUnavailable("apply: staging", "connecting", stop, [&] { return stage.Start(); });
   if (!started.ok()) {
     spdlog::error("apply: {}", std::string(started.message()));
@@ -146,7 +149,8 @@ int RunApply(const ApplyFlags& flags) {
       stage, source,
       {.stop = &stop,
        .stop_after_idle = flags.stop_after_idle_seconds > 0 ? absl::Seconds(flags.stop_after_idle_seconds)
-                                                            : absl::ZeroDuration()});
+                                                            : absl::ZeroDuration(),
+       .partitions = static_cast<size_t>(config.kafka->partitions)});
   const apply::ApplyStats& st = stage.stats();
   spdlog::info("apply: stopped: {} rows in {} source transactions applied in {} staging commits; {} re-deliveries "
                "skipped, {} schema changes, {} dead letters, {} rewinds",

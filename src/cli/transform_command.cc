@@ -127,7 +127,11 @@ class Processor {
     }
     EncodeEvent(*event, &o.value);
     out->push_back(std::move(o));
-    if (renderer_ != nullptr) {
+    // A truncate is in every partition of an N-partition stream: public
+    // topics get it once.
+    const auto* change = std::get_if<ChangeEvent>(&*event);
+    const bool copy = change != nullptr && change->op == ChangeOp::kTruncate && in.partition != 0;
+    if (renderer_ != nullptr && !copy) {
       records_.clear();
       PHONY_RETURN_IF_ERROR(renderer_->Render(*event, &records_));
       for (auto& r : records_) {

@@ -126,6 +126,8 @@ class KafkaBusConsumer : public BusConsumer {
   absl::Status Rewind(const std::function<int64_t(const std::string& topic, int32_t partition)>& start_offset);
   // Partitions currently assigned to this member.
   size_t assigned_partitions() const;
+  // Pauses (on = false) or resumes fetching one assigned partition.
+  absl::Status Flow(const std::string& topic, int32_t partition, bool on);
 
   struct Impl;  // opaque (librdkafka callbacks reach it)
 

@@ -200,6 +200,19 @@ size_t KafkaBusConsumer::assigned_partitions() const {
   return impl_->assigned.size();
 }
 
+absl::Status KafkaBusConsumer::Flow(const std::string& topic, int32_t partition, bool on) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+  const rd_kafka_resp_err_t err =
+      on ? rd_kafka_resume_partitions(impl_->rk.get(), list) : rd_kafka_pause_partitions(impl_->rk.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(err, std::string("kafka consumer: ") + (on ? "resuming " : "pausing ") + topic + "[" +
+                               std::to_string(partition) + "]");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status KafkaBusConsumer::Rewind(
     const std::function<int64_t(const std::string& topic, int32_t partition)>& start_offset) {
   Impl& im = *impl_;

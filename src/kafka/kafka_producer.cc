@@ -288,9 +288,12 @@ absl::Status KafkaBusProducer::Publish(EventBatch&& batch, absl::Duration timeou
   const int partitions = im.options.partitions;
   size_t messages = 0, bytes = 0;
   for (const Event& e : batch.events) {
-    const size_t copies = std::holds_alternative<SchemaEvent>(e)
-                              ? static_cast<size_t>(partitions) + (im.schema_topic ? 1 : 0)
-                              : 1;
+    size_t copies = 1;
+    if (std::holds_alternative<SchemaEvent>(e)) {
+      copies = static_cast<size_t>(partitions) + (im.schema_topic ? 1 : 0);
+    } else if (std::holds_alternative<ChangeEvent>(e) && std::get<ChangeEvent>(e).op == ChangeOp::kTruncate) {
+      copies = static_cast<size_t>(partitions);
+    }
     messages += copies;
     bytes += copies * (ApproximateSize(e) + 64);
   }
@@ -338,9 +341,13 @@ absl::Status KafkaBusProducer::Publish(EventBatch&& batch, absl::Duration timeou
     if (const auto* c = std::get_if<ChangeEvent>(&e)) {
       if (partitions == 1) {
         im.Produce(im.topic, 0, kNoKey, im.value_buf, pending);
+      } else if (c->op == ChangeOp::kTruncate) {
+        // Every partition: the applier applies it once all reached it, so no
+        // row of any partition crosses it.
+        for (int p = 0; p < partitions; ++p) im.Produce(im.topic, p, kNoKey, im.value_buf, pending);
       } else {
         im.key_buf = EventKey(*c);
-        // Keyless rows (truncates, tables without a key) keep to partition 0.
+        // Rows of tables without a key keep to partition 0.
         const int32_t p = im.key_buf.empty() ? 0 : PartitionForKey(im.key_buf, partitions);
         im.Produce(im.topic, p, im.key_buf, im.value_buf, pending);
       }

@@ -242,3 +242,110 @@ inline std::vector<Event> BulkInserts(int count, const std::string& tag, int64_t
 }
 
 }  // namespace phony::apply::testing
+
+namespace phony::apply::testing {
+
+// A stream split into partitions as capture writes an N-partition topic:
+// transaction markers on partition 0, schema events and truncates on every
+// partition, rows by key (here: the first key column's parity).
+inline std::vector<std::vector<Event>> SplitIntoPartitions(const std::vector<Event>& events, int partitions) {
+  std::vector<std::vector<Event>> out(static_cast<size_t>(partitions));
+  for (const Event& e : events) {
+    if (std::holds_alternative<SchemaEvent>(e)) {
+      for (auto& p : out) p.push_back(e);
+    } else if (std::holds_alternative<ChangeEvent>(e)) {
+      const ChangeEvent& c = std::get<ChangeEvent>(e);
+      if (c.op == ChangeOp::kTruncate) {
+        for (auto& p : out) p.push_back(e);
+        continue;
+      }
+      const Row& row = c.after ? *c.after : *c.before;
+      out[static_cast<size_t>(row[c.key_columns.front()].int64_value() % partitions)].push_back(e);
+    } else {
+      out[0].push_back(e);
+    }
+  }
+  return out;
+}
+
+// N in-memory partitions of one topic. Deliveries come from the highest
+// partition that is not paused and has messages left (so later partitions
+// run ahead of earlier ones), `per` messages at a time.
+class PartitionedSource : public ApplySource {
+ public:
+  PartitionedSource(std::vector<std::vector<Event>> partitions, size_t per, std::string topic)
+      : parts_(std::move(partitions)), next_(parts_.size(), 0), paused_(parts_.size(), false), per_(per),
+        topic_(std::move(topic)) {}
+  absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration) override {
+    for (size_t p = parts_.size(); p-- > 0;) {
+      if (paused_[p] || next_[p] >= parts_[p].size()) continue;
+      Delivery d;
+      const size_t end = std::min(parts_[p].size(), next_[p] + per_);
+      for (size_t i = next_[p]; i < end; ++i) d.batch.events.push_back(parts_[p][i]);
+      d.offset = {topic_, static_cast<int32_t>(p), static_cast<int64_t>(end - 1)};
+      d.batch.partition = static_cast<int32_t>(p);
+      next_[p] = end;
+      return d;
+    }
+    return std::nullopt;
+  }
+  absl::Status Ack(const KafkaOffset&) override { return absl::OkStatus(); }
+  absl::Status Rewind(const std::function<int64_t(const StreamPartition&)>& start) override {
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      const int64_t at = start({topic_, static_cast<int32_t>(p)});
+      next_[p] = at < 0 ? 0 : static_cast<size_t>(at);
+      paused_[p] = false;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Flow(const StreamPartition& p, bool on) override {
+    paused_.at(static_cast<size_t>(p.second)) = !on;
+    ++flow_changes;
+    return absl::OkStatus();
+  }
+  int flow_changes = 0;
+
+ private:
+  std::vector<std::vector<Event>> parts_;
+  std::vector<size_t> next_;
+  std::vector<bool> paused_;
+  size_t per_;
+  std::string topic_;
+};
+
+// Rows on both sides of two truncates of users, in transactions of 3.
+inline std::vector<Event> TruncateStream() {
+  StreamBuilder b;
+  const TableSchema u = Users(2);
+  b.Begin();
+  b.Schema(u);
+  b.Commit();
+  int id = 0;
+  auto rows = [&](int n) {
+    for (int i = 0; i < n; i += 3) {
+      b.Begin();
+      for (int j = 0; j < 3; ++j) {
+        ++id;
+        b.Change(ChangeOp::kInsert, u, std::nullopt,
+                 Row{Int(id), Txt("m" + std::to_string(id)), Txt("b"), Txt("c")});
+      }
+      b.Commit();
+    }
+  };
+  rows(12);
+  b.Begin();
+  b.Truncate({kUsers});
+  b.Commit();
+  rows(9);
+  b.Begin();
+  b.Change(ChangeOp::kUpdate, u, std::nullopt, Row{Int(14), Txt("changed"), Value::Unchanged(), Txt("c")});
+  b.Commit();
+  b.Begin();
+  b.Truncate({kUsers});
+  b.Change(ChangeOp::kInsert, u, std::nullopt, Row{Int(100), Txt("after"), Txt("b"), Txt("c")});
+  b.Commit();
+  rows(6);
+  return std::move(b.events());
+}
+
+}  // namespace phony::apply::testing

@@ -258,6 +258,33 @@ TEST_F(PgApplyKafkaTest, StagingEqualsTheAnonymizedSourceThroughCrashes) {
   EXPECT_NE(log.find("resuming from the progress staging holds"), std::string::npos) << log;
 }
 
+// kafka.partitions = 2: rows spread by key, and a truncate in the middle is
+// a barrier the applier holds both partitions at.
+TEST_F(PgApplyKafkaTest, TwoPartitionsWithATruncateEndEqualToTheSource) {
+  json config = json::parse(ReadFile(config_));
+  config["kafka"]["partitions"] = 2;
+  std::ofstream(config_) << config.dump();
+  Stage("capture", "2");
+  for (int t = 0; t < 40; ++t) {
+    std::string sql = "BEGIN;";
+    for (int i = t * 25; i < t * 25 + 25; ++i) {
+      sql += "INSERT INTO users VALUES (" + std::to_string(i) + ", 'p" + std::to_string(i) + "@realcorp.test', 'Real', 'b');";
+    }
+    PgQuery(src_.get(), sql + "COMMIT;");
+    if (t == 19) PgQuery(src_.get(), "TRUNCATE users CASCADE");
+  }
+  PgQuery(src_.get(), "UPDATE users SET bio = 'changed' WHERE id % 3 = 0");
+  Stage("capture", "3");
+  Stage("transform", "4");
+  Stage("apply", "5");
+  PgConn st = StagingConn();
+  const std::string q = "SELECT id, bio FROM users ORDER BY id";
+  const Rows want = PgQuery(src_.get(), q);
+  ASSERT_EQ(want.size(), 500u);
+  EXPECT_TRUE(PgQuery(st.get(), q) == want);
+  EXPECT_NE(ReadFile(dir_ + "/apply.log").find("barrier"), std::string::npos);
+}
+
 TEST_F(PgApplyKafkaTest, AStagingUserWithoutReplicationRoleRightsIsToldWhatToGrant) {
   {
     PgConn c = StagingConn();

@@ -53,13 +53,13 @@ class PgApplyTest : public ::testing::Test {
   PgConn Staging(const std::string& db) { return ConnectPg("PG15", false, "dbname=" + db); }
 
   // Applies `events` through the real loop until the source is drained.
-  absl::Status Apply(const std::string& db, LogSource& source, ApplyOptions options = {}, ApplyStats* stats = nullptr, WriterCounters* counters = nullptr) {
+  absl::Status Apply(const std::string& db, ApplySource& source, ApplyOptions options = {}, ApplyStats* stats = nullptr, WriterCounters* counters = nullptr) {
     PgWriter writer(Options(db));
     ApplyStage stage(&writer, options);
     absl::Status s = stage.Start();
     if (!s.ok()) return s;
     s = RunApplyLoop(stage, source, {.stop_after_idle = absl::Milliseconds(300), .poll_timeout = absl::Milliseconds(5),
-                                     .max_backoff = absl::Milliseconds(200)});
+                                     .max_backoff = absl::Milliseconds(200), .partitions = options.partitions});
     if (stats) *stats = stage.stats();
     if (counters) *counters = writer.counters();
     return s;
@@ -247,6 +247,28 @@ TEST_F(PgApplyTest, BulkLoadsKeepEveryValueAndFallBackWhenKeysExist) {
   EXPECT_GE(counters.bulk_fallbacks, 1u);
   EXPECT_EQ(PgQuery(c.get(), "SELECT count(*), count(*) FILTER (WHERE email LIKE 'second%') FROM public.users"),
             (Rows{{"300", "300"}}));
+}
+
+// With N partitions a truncate is in every partition and is a barrier: a
+// partition that runs ahead waits (paused) at it until all reached it, so no
+// row of any partition crosses it in either direction.
+TEST_F(PgApplyTest, ATruncateIsABarrierAcrossPartitions) {
+  const std::string reference = db_ + "_ref";
+  Fresh(reference);
+  LogSource single(TruncateStream(), 7);
+  ASSERT_TRUE(Apply(reference, single).ok());
+  PgConn r = Staging(reference);
+  ASSERT_EQ(PgQuery(r.get(), "SELECT id FROM public.users ORDER BY id"),
+            (Rows{{"22"}, {"23"}, {"24"}, {"25"}, {"26"}, {"27"}, {"100"}}));
+
+  for (size_t per : {1, 4, 100}) {
+    const std::string db = db_ + "_p" + std::to_string(per);
+    Fresh(db);
+    PartitionedSource parts(SplitIntoPartitions(TruncateStream(), 3), per, "anon");
+    ASSERT_TRUE(Apply(db, parts, {.partitions = 3}).ok());
+    EXPECT_EQ(Dump(db), Dump(reference)) << per << " per delivery";
+    EXPECT_GE(parts.flow_changes, 2) << "partitions ahead were paused at the truncates";
+  }
 }
 
 // Random single-table histories (inserts, full and partial updates, key
