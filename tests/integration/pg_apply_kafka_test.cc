@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <mysql.h>
+
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/pg_test_util.h"
@@ -283,6 +285,61 @@ TEST_F(PgApplyKafkaTest, TwoPartitionsWithATruncateEndEqualToTheSource) {
   ASSERT_EQ(want.size(), 500u);
   EXPECT_TRUE(PgQuery(st.get(), q) == want);
   EXPECT_NE(ReadFile(dir_ + "/apply.log").find("barrier"), std::string::npos);
+}
+
+// The same pipeline into MariaDB staging (`target.type` mariadb).
+TEST_F(PgApplyKafkaTest, IntoMariaDbStaging) {
+  // A schema of this test's own: MariaDB staging names its database after it.
+  const std::string schema = "apkm" + std::to_string(getpid());
+  PgQuery(src_.get(), "CREATE SCHEMA " + schema + "; CREATE TABLE " + schema +
+                          ".people (id int PRIMARY KEY, email text NOT NULL, bio text, born date)");
+  json config = json::parse(ReadFile(config_));
+  config["include"] = {schema + ".*"};
+  config["target"] = {{"type", "mariadb"}, {"host", ServiceEnv("PHONY_MARIADB_HOST")},
+                      {"port", std::stoi(ServiceEnv("PHONY_MARIADB_PORT"))}, {"database", "phony"},
+                      {"user", ServiceEnv("PHONY_MARIADB_USER")}, {"password_ref", "env://PHONY_MARIADB_PASSWORD"}};
+  config["tables"] = {{schema + ".people",
+                       {{"columns",
+                         {{"id", {{"transform", "KEEP"}}},
+                          {"email", {{"transform", "ANONYMIZE"}, {"generator", "email"}, {"unique", true}}},
+                          {"bio", {{"transform", "KEEP"}}},
+                          {"born", {{"transform", "KEEP"}}}}}}}};
+  std::ofstream(config_) << config.dump();
+  Stage("capture", "2");
+  PgQuery(src_.get(), "INSERT INTO " + schema + ".people SELECT g, 'p' || g || '@realcorp.test', "
+                      "CASE WHEN g % 10 = 0 THEN repeat('x', 5000) ELSE 'bio ' || g END, date '1980-01-01' + g "
+                      "FROM generate_series(1, 400) g");
+  PgQuery(src_.get(), "UPDATE " + schema + ".people SET email = 'new' || id || '@realcorp.test' WHERE id % 4 = 0");
+  PgQuery(src_.get(), "UPDATE " + schema + ".people SET id = id + 1000 WHERE id % 9 = 0");
+  PgQuery(src_.get(), "DELETE FROM " + schema + ".people WHERE id % 5 = 0");
+  Stage("capture", "3");
+  Stage("transform", "4");
+  Stage("apply", "5");
+  MYSQL* m = mysql_init(nullptr);
+  ASSERT_TRUE(mysql_real_connect(m, ServiceEnv("PHONY_MARIADB_HOST").c_str(), ServiceEnv("PHONY_MARIADB_USER").c_str(),
+                                 ServiceEnv("PHONY_MARIADB_PASSWORD").c_str(), nullptr,
+                                 std::stoi(ServiceEnv("PHONY_MARIADB_PORT")), nullptr, 0))
+      << mysql_error(m);
+  auto query = [&](const std::string& sql) {
+    Rows out;
+    EXPECT_EQ(mysql_query(m, sql.c_str()), 0) << mysql_error(m);
+    if (MYSQL_RES* r = mysql_store_result(m)) {
+      while (MYSQL_ROW row = mysql_fetch_row(r)) {
+        std::vector<std::string> v;
+        for (unsigned i = 0; i < mysql_num_fields(r); ++i) v.push_back(row[i] ? row[i] : "<null>");
+        out.push_back(std::move(v));
+      }
+      mysql_free_result(r);
+    }
+    return out;
+  };
+  const Rows want = PgQuery(src_.get(), "SELECT id, md5(bio), born FROM " + schema + ".people ORDER BY id");
+  ASSERT_EQ(want.size(), 320u);
+  EXPECT_TRUE(query("SELECT id, md5(bio), born FROM `" + schema + "`.people ORDER BY id") == want);
+  EXPECT_EQ(query("SELECT count(*) FROM `" + schema + "`.people WHERE email LIKE '%realcorp%'"), (Rows{{"0"}}));
+  EXPECT_EQ(query("SELECT count(DISTINCT email) FROM `" + schema + "`.people"), (Rows{{"320"}}));
+  query("DROP DATABASE `" + schema + "`");
+  mysql_close(m);
 }
 
 TEST_F(PgApplyKafkaTest, AStagingUserWithoutReplicationRoleRightsIsToldWhatToGrant) {
