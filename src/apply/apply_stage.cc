@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "core/event_codec.h"
 #include "core/status_macros.h"
+#include "src/apply/apply_util.h"
 #include "spdlog/spdlog.h"
 
 namespace phony::apply {
@@ -50,13 +51,6 @@ struct ApplyStage::Chunk {
 };
 
 namespace {
-
-bool HasUnchanged(const Row& row) {
-  for (const Value& v : row) {
-    if (v.is_unchanged()) return true;
-  }
-  return false;
-}
 
 std::string KeyBytes(const Row& row, const std::vector<uint16_t>& key_columns) {
   std::string out;
@@ -117,7 +111,6 @@ absl::Status ApplyStage::Rewind() {
     schemas_.try_emplace({t.id, t.version}, t);
     applied_[t.id] = std::move(t);
   }
-  committed_applied_ = applied_;
   return absl::OkStatus();
 }
 
@@ -296,9 +289,8 @@ absl::Status ApplyStage::ApplyOne(const ChangeEvent& event, const TableSchema& a
   return writer_->RecordDeadLetter(letter);
 }
 
-absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, Part& part, ChangeEvent& event, bool exact,
+absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, ChangeEvent& event, bool exact,
                                        const Delivery& delivery) {
-  (void)part;
   ++stats_.events;
   ++rows_in_batch_;
   if (event.op == ChangeOp::kTruncate) {
@@ -368,7 +360,7 @@ absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, Part& part, Ch
   } else {
     if (!after) return absl::DataLossError("the change at " + event.position.ToString() + " has no new row");
     std::string key = KeyBytes(*after, keys);
-    const bool partial = HasUnchanged(*after);
+    const bool partial = !IsComplete(*after);
     const bool from_insert = event.op != ChangeOp::kUpdate;
     auto it = table.by_key.find(key);
     if (it == table.by_key.end()) {
@@ -428,7 +420,7 @@ absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, Event& e
       PHONY_RETURN_IF_ERROR(ApplySchema(s->schema));
     }
   } else {
-    PHONY_RETURN_IF_ERROR(ProcessChange(sp, part, std::get<ChangeEvent>(event), exact, delivery));
+    PHONY_RETURN_IF_ERROR(ProcessChange(sp, std::get<ChangeEvent>(event), exact, delivery));
   }
   return absl::OkStatus();
 }
@@ -583,7 +575,6 @@ absl::Status ApplyStage::Commit(std::vector<KafkaOffset>* durable) {
     part->processed.clear();
     part->dirty = false;
   }
-  committed_applied_ = applied_;
   ++stats_.commits;
   tx_in_batch_ = rows_in_batch_ = 0;
   return absl::OkStatus();

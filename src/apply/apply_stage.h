@@ -101,7 +101,7 @@ class ApplyStage {
   struct Chunk;
 
   absl::Status Process(const StreamPartition& sp, Part& part, Event& event, const Delivery& delivery);
-  absl::Status ProcessChange(const StreamPartition& sp, Part& part, ChangeEvent& event, bool exact,
+  absl::Status ProcessChange(const StreamPartition& sp, ChangeEvent& event, bool exact,
                              const Delivery& delivery);
   absl::Status EnsureOpen();
   absl::Status EnsureTable(const TableId& table, uint32_t version);
@@ -125,11 +125,10 @@ class ApplyStage {
   StagingWriter* writer_;
   const ApplyOptions options_;
   std::map<StreamPartition, std::unique_ptr<Part>> parts_;
-  // Every table version seen, and the version staging has (tentatively,
-  // within the open transaction).
+  // Every table version seen, and the version staging has (including the
+  // open transaction; a rewind reloads it from staging).
   std::map<std::pair<TableId, uint32_t>, TableSchema> schemas_;
   std::map<TableId, TableSchema> applied_;
-  std::map<TableId, TableSchema> committed_applied_;
   struct Halt {
     StreamPartition stream;
     EventPosition at;

@@ -187,6 +187,37 @@ TEST_F(MariaDbApplyTest, BulkLoadsKeepEveryValueAndFallBackWhenKeysExist) {
   EXPECT_EQ(Query("SELECT count(*), sum(email LIKE 'second%') FROM " + T("public", "users")), (Rows{{"300", "300"}}));
 }
 
+// A value staging refuses (strict mode: no silent truncation) goes to the
+// dead letters and the rest applies.
+TEST_F(MariaDbApplyTest, RowsStagingRefusesGoToDeadLettersAndTheRestApplies) {
+  const TableId narrow{"shop", prefix_ + "shop", "narrow"};
+  TableSchema t{.id = narrow, .version = 1};
+  t.columns = {Col("id", "int", ValueKind::kInt64, 3, 1), Col("code", "varchar(4)", ValueKind::kText, 15)};
+  StreamBuilder b;
+  b.Begin();
+  b.Schema(t);
+  for (int i = 1; i <= 100; ++i) {
+    b.Change(ChangeOp::kInsert, t, std::nullopt, Row{Int(i), Txt(i == 42 ? "far too long" : "ok")});
+  }
+  b.Commit();
+  b.Begin();
+  b.Change(ChangeOp::kUpdate, t, std::nullopt, Row{Int(7), Txt("new")});
+  b.Commit();
+  LogSource source(b.events(), 30, prefix_ + "dl");
+  ApplyStats stats;
+  ASSERT_TRUE(Apply(source, false, {}, &stats).ok());
+  EXPECT_EQ(stats.dead_letters, 1u);
+  const std::string table = "`" + narrow.schema + "`.`narrow`";
+  EXPECT_EQ(Query("SELECT count(*), sum(code = 'ok') FROM " + table), (Rows{{"99", "98"}}));
+  EXPECT_EQ(Query("SELECT code FROM " + table + " WHERE id = 7"), (Rows{{"new"}}));
+  const Rows letters = Query("SELECT table_name, op, error FROM phony.dead_letters WHERE stream = '" + prefix_ + "dl'");
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0][0], narrow.schema + ".narrow");
+  EXPECT_EQ(letters[0][1], "insert");
+  EXPECT_NE(letters[0][2].find("1406"), std::string::npos) << letters[0][2];  // ER_DATA_TOO_LONG
+  Exec("DELETE FROM phony.dead_letters WHERE stream = '" + prefix_ + "dl'");
+}
+
 TEST_F(MariaDbApplyTest, ReplaysReDeliveriesAndALostConnectionConvergeToTheSameStaging) {
   const std::string ref_prefix = prefix_ + "ref_";
   LogSource once(Prefixed(Scenario(), ref_prefix), 1000, prefix_ + "ref");

@@ -103,29 +103,9 @@ class PgTransformKafkaTest : public ::testing::Test {
   }
 
   pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      FILE* e = std::freopen((dir_ + "/" + log).c_str(), "a", stderr);
-      (void)e;
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(PHONY_BINARY));
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(PHONY_BINARY, argv.data());
-      _exit(127);
-    }
-    return pid;
+    return ::phony::testing::SpawnPhony(dir_, args, log);
   }
-  static int Wait(pid_t pid, int seconds) {
-    int status = 0;
-    for (int i = 0; i < seconds * 10; ++i) {
-      if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-  }
+  static int Wait(pid_t pid, int seconds) { return ::phony::testing::WaitForExit(pid, seconds); }
   // Captures everything written so far into the raw topic.
   void Capture() {
     capture_pid_ = Spawn({"capture", "--config", config_, "--stop-after-idle", "3"}, "capture.log");

@@ -3,11 +3,18 @@
 // A missing setting fails the test with the fix, never skips it.
 #pragma once
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -30,6 +37,37 @@ inline std::string ReadFile(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+#ifdef PHONY_BINARY
+// Starts `phony ARGS…` with its stderr appended to DIR/LOG.
+inline pid_t SpawnPhony(const std::string& dir, const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* e = std::freopen((dir + "/" + log).c_str(), "a", stderr);
+    (void)e;
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(PHONY_BINARY));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(PHONY_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// The exit code (128 + signal when killed), or -1 after `seconds` (the
+// process is then killed).
+inline int WaitForExit(pid_t pid, int seconds) {
+  int status = 0;
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+#endif
 
 #ifdef PHONY_SOURCE_DIR
 // Runs scripts/kafka_broker.sh CMD DIR (start|stop|kill) for a test's

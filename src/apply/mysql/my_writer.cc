@@ -20,6 +20,7 @@
 #include "core/byte_reader.h"
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
+#include "src/apply/apply_util.h"
 #include "src/apply/postgres/pg_text.h"
 
 namespace phony::apply {
@@ -36,38 +37,6 @@ std::string Q(std::string_view name) {
   return out;
 }
 std::string QT(const TableId& t) { return Q(t.schema) + "." + Q(t.table); }
-
-std::string Hex(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
-absl::StatusOr<std::string> Unhex(std::string_view text) {
-  if (text.size() % 2) return absl::DataLossError("odd hex");
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 2) {
-    const int hi = nib(text[i]), lo = nib(text[i + 1]);
-    if (hi < 0 || lo < 0) return absl::DataLossError("not hex");
-    out.push_back(static_cast<char>(hi << 4 | lo));
-  }
-  return out;
-}
-
-bool IsComplete(const Row& row) {
-  return std::none_of(row.begin(), row.end(), [](const Value& v) { return v.is_unchanged(); });
-}
 
 // "int(11)" and "int" are the same type; so are "integer" and "int".
 std::string NormalizeType(std::string t) {
@@ -224,7 +193,7 @@ struct MyWriter::Impl {
         return;
       }
       case ValueKind::kBytes:
-        out->append("X'").append(Hex(v.str())).push_back('\'');
+        out->append("X'").append(ToHex(v.str())).push_back('\'');
         return;
       case ValueKind::kTimestampTz: {
         std::string t = pg::Text(v);  // "… +00" in UTC: the session's time zone
@@ -458,7 +427,7 @@ absl::StatusOr<ProgressMap> MyWriter::LoadProgress() {
                                                  "reading phony.apply_progress"));
   ProgressMap out;
   for (const auto& r : rows) {
-    PHONY_ASSIGN_OR_RETURN(std::string bytes, Unhex(r[3]));
+    PHONY_ASSIGN_OR_RETURN(std::string bytes, FromHex(r[3]));
     ByteReader reader(bytes, "apply progress");
     auto pos = DecodePosition(reader);
     if (!pos.ok()) return absl::DataLossError("staging: phony.apply_progress row for " + r[0] + " does not decode");
@@ -471,7 +440,7 @@ absl::StatusOr<std::vector<TableSchema>> MyWriter::LoadAppliedSchemas() {
   PHONY_ASSIGN_OR_RETURN(auto rows, impl_->Query("SELECT HEX(definition) FROM phony.schemas", "reading phony.schemas"));
   std::vector<TableSchema> out;
   for (const auto& r : rows) {
-    PHONY_ASSIGN_OR_RETURN(std::string bytes, Unhex(r[0]));
+    PHONY_ASSIGN_OR_RETURN(std::string bytes, FromHex(r[0]));
     auto event = DecodeEvent(bytes);
     if (!event.ok() || !std::holds_alternative<SchemaEvent>(*event)) {
       return absl::DataLossError("staging: a phony.schemas row does not decode as a table definition");
@@ -575,7 +544,7 @@ absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema*
   (void)applied;
   return im.Run("REPLACE INTO phony.schemas (schema_name, table_name, version, definition) VALUES (" +
                     im.Lit(schema.id.schema) + ", " + im.Lit(schema.id.table) + ", " + std::to_string(schema.version) +
-                    ", X'" + Hex(definition) + "')",
+                    ", X'" + ToHex(definition) + "')",
                 "recording the definition of " + name);
 }
 
@@ -756,13 +725,13 @@ absl::Status MyWriter::Commit(const std::vector<ProgressUpdate>& progress) {
       std::string expected;
       EncodePosition(*u.expected, &expected);
       sql = "UPDATE phony.apply_progress SET next_offset = " + std::to_string(u.progress.next_offset) +
-            ", position = X'" + Hex(bytes) + "', position_text = " + im.Lit(u.progress.position.ToString()) +
+            ", position = X'" + ToHex(bytes) + "', position_text = " + im.Lit(u.progress.position.ToString()) +
             ", applied_at = CURRENT_TIMESTAMP(6) WHERE stream = " + im.Lit(u.stream.first) +
-            " AND `partition` = " + std::to_string(u.stream.second) + " AND position = X'" + Hex(expected) + "'";
+            " AND `partition` = " + std::to_string(u.stream.second) + " AND position = X'" + ToHex(expected) + "'";
     } else {
       sql = "INSERT IGNORE INTO phony.apply_progress (stream, `partition`, next_offset, position, position_text) "
             "VALUES (" + im.Lit(u.stream.first) + ", " + std::to_string(u.stream.second) + ", " +
-            std::to_string(u.progress.next_offset) + ", X'" + Hex(bytes) + "', " +
+            std::to_string(u.progress.next_offset) + ", X'" + ToHex(bytes) + "', " +
             im.Lit(u.progress.position.ToString()) + ")";
     }
     PHONY_ASSIGN_OR_RETURN(int64_t n, im.Affected(sql, "recording progress"));

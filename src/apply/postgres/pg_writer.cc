@@ -14,6 +14,7 @@
 #include "core/event_codec.h"
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
+#include "src/apply/apply_util.h"
 #include "src/apply/postgres/pg_text.h"
 
 namespace phony::apply {
@@ -43,31 +44,11 @@ const char* ConditionName(const std::string& state) {
   return it == kNames.end() ? "data exception" : it->second;
 }
 
-std::string HexBytes(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out = "\\x";
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
+// bytea in its hex text form, and back.
+std::string HexBytes(std::string_view bytes) { return "\\x" + ToHex(bytes); }
 absl::StatusOr<std::string> UnhexBytes(std::string_view text) {
-  if (text.substr(0, 2) != "\\x" || text.size() % 2 != 0) return absl::DataLossError("not a hex bytea");
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 2; i < text.size(); i += 2) {
-    const int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return absl::DataLossError("not a hex bytea");
-    out.push_back(static_cast<char>(hi << 4 | lo));
-  }
-  return out;
+  if (text.substr(0, 2) != "\\x") return absl::DataLossError("not a hex bytea");
+  return FromHex(text.substr(2));
 }
 
 absl::Status ConnectionError(const std::string& what, const std::string& message) {
@@ -79,13 +60,6 @@ absl::Status ConnectionError(const std::string& what, const std::string& message
   }
   if (message.find("does not exist") != std::string::npos) return absl::FailedPreconditionError(m);
   return absl::UnavailableError(m);
-}
-
-bool IsComplete(const Row& row) {
-  for (const Value& v : row) {
-    if (v.is_unchanged()) return false;
-  }
-  return true;
 }
 
 // Types without an equality operator: rows of keyless tables compare them as text.
@@ -482,23 +456,15 @@ absl::Status PgWriter::ApplySchema(const TableSchema& schema, const TableSchema*
     // The primary key, if it changes, is dropped first and added last.
     PHONY_ASSIGN_OR_RETURN(
         Result pkey,
-        im.Exec("SELECT c.conname, (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n) FROM "
+        im.Exec("SELECT c.conname, (SELECT string_agg(a.attname, chr(1) ORDER BY k.n) FROM "
                 "unnest(c.conkey) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = c.conrelid "
                 "AND a.attnum = k.attnum) FROM pg_constraint c WHERE c.conrelid = to_regclass($1) AND "
                 "c.contype = 'p'",
                 "reading the primary key of " + name, {table}));
     const bool has_pk = PQntuples(pkey.get()) > 0;
-    const std::string current_pk = has_pk ? "PRIMARY KEY (" + std::string(PQgetvalue(pkey.get(), 0, 1)) + ")" : "";
-    // quote_ident leaves plain names unquoted; compare on our quoting.
-    std::string wanted_plain;
-    for (uint16_t k : schema.KeyColumns()) {
-      wanted_plain += (wanted_plain.empty() ? "" : ", ");
-      const std::string& n = schema.columns[k].name;
-      bool plain = !n.empty() && !(n[0] >= '0' && n[0] <= '9');
-      for (char ch : n) plain = plain && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_');
-      wanted_plain += plain ? n : QuoteIdent(n);
-    }
-    const bool pk_changes = (has_pk ? std::string(PQgetvalue(pkey.get(), 0, 1)) : "") != wanted_plain;
+    std::string wanted;  // the key's column names, separated by \x01 as the query gives them
+    for (uint16_t k : schema.KeyColumns()) wanted += (wanted.empty() ? "" : "\x01") + schema.columns[k].name;
+    const bool pk_changes = (has_pk ? std::string(PQgetvalue(pkey.get(), 0, 1)) : "") != wanted;
     if (pk_changes && has_pk) {
       PHONY_RETURN_IF_ERROR(im.Run("ALTER TABLE " + table + " DROP CONSTRAINT " +
                                        QuoteIdent(PQgetvalue(pkey.get(), 0, 0)),
@@ -526,7 +492,6 @@ absl::Status PgWriter::ApplySchema(const TableSchema& schema, const TableSchema*
     if (pk_changes && !pk.empty()) {
       PHONY_RETURN_IF_ERROR(im.Run("ALTER TABLE " + table + " ADD " + pk, "adding the primary key of " + name));
     }
-    (void)current_pk;
   }
   // Foreign keys as declared at the source, NOT VALID (staging may hold a
   // past state while it converges); dropped ones go.
