@@ -5,8 +5,12 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 
 #include "absl/status/statusor.h"
+#include "core/byte_reader.h"
+#include "core/event_codec.h"
 #include "core/value.h"
 
 namespace phony::apply {
@@ -40,6 +44,26 @@ inline absl::StatusOr<std::string> FromHex(std::string_view text) {
     out.push_back(static_cast<char>(hi << 4 | lo));
   }
   return out;
+}
+
+// The bookkeeping values as the writers store them: an encoded
+// EventPosition (phony.apply_progress.position) and an encoded SchemaEvent
+// (phony.schemas.definition). kDataLoss naming `what` otherwise.
+inline absl::StatusOr<EventPosition> DecodeStoredPosition(std::string_view bytes, const std::string& what) {
+  ByteReader reader(bytes, "apply progress");
+  auto pos = DecodePosition(reader);
+  if (!pos.ok()) {
+    return absl::DataLossError("staging: " + what + " has a position that does not decode: " +
+                               std::string(pos.status().message()));
+  }
+  return *pos;
+}
+inline absl::StatusOr<TableSchema> DecodeStoredSchema(std::string_view bytes) {
+  auto event = DecodeEvent(bytes);
+  if (!event.ok() || !std::holds_alternative<SchemaEvent>(*event)) {
+    return absl::DataLossError("staging: a phony.schemas row does not decode as a table definition");
+  }
+  return std::move(std::get<SchemaEvent>(*event).schema);
 }
 
 // True when no column of `row` is kUnchanged.

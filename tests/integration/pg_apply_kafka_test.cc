@@ -38,16 +38,6 @@ using ::phony::testing::ServiceEnv;
 using json = nlohmann::json;
 using Rows = std::vector<std::vector<std::string>>;
 
-std::string Shell(const std::string& line) {
-  FILE* p = popen(line.c_str(), "r");
-  std::string out;
-  char buf[256];
-  while (p && fgets(buf, sizeof(buf), p)) out += buf;
-  EXPECT_EQ(p ? pclose(p) : -1, 0) << line;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
 class PgApplyKafkaTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -108,7 +98,7 @@ class PgApplyKafkaTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   std::string Staging(const std::string& cmd) {
-    return Shell(std::string(PHONY_SOURCE_DIR) + "/scripts/pg_server.sh " + cmd + " " + dir_ + "/staging");
+    return ::phony::testing::RunScript("pg_server.sh " + cmd + " " + dir_ + "/staging");
   }
   PgConn StagingConn() {
     PgConn c(PQconnectdb(("host=127.0.0.1 port=" + staging_port_ + " user=postgres dbname=staging").c_str()));

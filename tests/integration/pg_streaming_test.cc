@@ -84,6 +84,29 @@ TEST_P(PgStreamingTest, OnlyCommittedWorkIsEmittedInCommitOrder) {
     peak_buffered = std::max(peak_buffered, assembler.buffered_bytes());
   }
   ASSERT_EQ(commits, 2);
+  // The aborted transaction's Stream Abort has been seen to arrive after the
+  // last commit on a loaded machine (once in CI). A fence transaction written
+  // now comes after everything in the WAL: read up to its commit, so a late
+  // abort is seen, and then leave the fence out of what is checked.
+  if (assembler.streamed_transactions() != 0) {
+    const size_t events_before = events.size();
+    PgQuery(sql.get(), "INSERT INTO " + table + " VALUES (20001, 'fence')");
+    std::string kinds;
+    while (commits < 3 && std::chrono::steady_clock::now() < deadline) {
+      const std::string msg = NextPgoutputMessage(repl.get());
+      ASSERT_FALSE(msg.empty());
+      kinds.push_back(msg[0]);
+      if (msg[0] == 'A') messages.push_back(msg);  // the late Stream Abort, for the replay below
+      const size_t before = events.size();
+      ASSERT_OK(assembler.Feed(msg, &events).status());
+      for (size_t i = before; i < events.size(); ++i) commits += std::holds_alternative<TxCommit>(events[i]);
+    }
+    std::string all;
+    for (const std::string& m : messages) all.push_back(m[0]);
+    EXPECT_EQ(assembler.streamed_transactions(), 0u)
+        << "the aborted transaction must be discarded; message types: " << all << " then " << kinds;
+    events.resize(events_before);  // the fence is not part of what is checked
+  }
   EXPECT_GT(stream_starts, 1) << "the large transactions must really have been streamed";
   EXPECT_EQ(assembler.streamed_transactions(), 0u) << "the aborted transaction must be discarded";
   EXPECT_EQ(assembler.buffered_bytes(), 0u);

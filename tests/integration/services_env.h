@@ -72,8 +72,10 @@ inline int WaitForExit(pid_t pid, int seconds) {
 #ifdef PHONY_SOURCE_DIR
 // Runs scripts/kafka_broker.sh CMD DIR (start|stop|kill) for a test's
 // private broker; returns what it prints (the bootstrap address on start).
-inline std::string Broker(const std::string& cmd, const std::string& dir) {
-  const std::string line = std::string(PHONY_SOURCE_DIR) + "/scripts/kafka_broker.sh " + cmd + " " + dir;
+// Runs one of the repo's scripts (`scripts/NAME ARGS`), failing the test
+// when it fails; returns what it prints, trailing whitespace trimmed.
+inline std::string RunScript(const std::string& name_and_args) {
+  const std::string line = std::string(PHONY_SOURCE_DIR) + "/scripts/" + name_and_args;
   FILE* p = popen(line.c_str(), "r");
   std::string out;
   char buf[256];
@@ -82,6 +84,10 @@ inline std::string Broker(const std::string& cmd, const std::string& dir) {
   EXPECT_EQ(rc, 0) << line;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
+}
+
+inline std::string Broker(const std::string& cmd, const std::string& dir) {
+  return RunScript("kafka_broker.sh " + cmd + " " + dir);
 }
 #endif
 

@@ -180,8 +180,16 @@ struct MyWriter::Impl {
         return;
       case ValueKind::kInt64:
       case ValueKind::kUInt64:
-      case ValueKind::kDecimal:
         pg::AppendText(v, out);
+        return;
+      case ValueKind::kDecimal:
+        // NaN and ±Infinity have no DECIMAL: quoted, the column refuses
+        // them (a dead letter), instead of a syntax error stopping the stage.
+        if (v.str().find_first_of("NI") != std::string::npos) {
+          Str(v.str(), out);
+        } else {
+          out->append(v.str());
+        }
         return;
       case ValueKind::kDouble: {
         std::string t = pg::Text(v);
@@ -428,10 +436,8 @@ absl::StatusOr<ProgressMap> MyWriter::LoadProgress() {
   ProgressMap out;
   for (const auto& r : rows) {
     PHONY_ASSIGN_OR_RETURN(std::string bytes, FromHex(r[3]));
-    ByteReader reader(bytes, "apply progress");
-    auto pos = DecodePosition(reader);
-    if (!pos.ok()) return absl::DataLossError("staging: phony.apply_progress row for " + r[0] + " does not decode");
-    out[{r[0], std::atoi(r[1].c_str())}] = {std::strtoll(r[2].c_str(), nullptr, 10), *pos};
+    PHONY_ASSIGN_OR_RETURN(EventPosition pos, DecodeStoredPosition(bytes, "phony.apply_progress row for " + r[0]));
+    out[{r[0], std::atoi(r[1].c_str())}] = {std::strtoll(r[2].c_str(), nullptr, 10), std::move(pos)};
   }
   return out;
 }
@@ -441,11 +447,8 @@ absl::StatusOr<std::vector<TableSchema>> MyWriter::LoadAppliedSchemas() {
   std::vector<TableSchema> out;
   for (const auto& r : rows) {
     PHONY_ASSIGN_OR_RETURN(std::string bytes, FromHex(r[0]));
-    auto event = DecodeEvent(bytes);
-    if (!event.ok() || !std::holds_alternative<SchemaEvent>(*event)) {
-      return absl::DataLossError("staging: a phony.schemas row does not decode as a table definition");
-    }
-    out.push_back(std::move(std::get<SchemaEvent>(*event).schema));
+    PHONY_ASSIGN_OR_RETURN(TableSchema schema, DecodeStoredSchema(bytes));
+    out.push_back(std::move(schema));
   }
   return out;
 }

@@ -392,14 +392,9 @@ absl::StatusOr<ProgressMap> PgWriter::LoadProgress() {
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     const std::string stream = PQgetvalue(r.get(), i, 0);
     PHONY_ASSIGN_OR_RETURN(std::string bytes, UnhexBytes(PQgetvalue(r.get(), i, 3)));
-    ByteReader reader(bytes, "apply progress");
-    auto pos = DecodePosition(reader);
-    if (!pos.ok()) {
-      return absl::DataLossError("staging: phony.apply_progress row for " + stream + " has a position that does "
-                                 "not decode: " + std::string(pos.status().message()));
-    }
+    PHONY_ASSIGN_OR_RETURN(EventPosition pos, DecodeStoredPosition(bytes, "phony.apply_progress row for " + stream));
     out[{stream, std::atoi(PQgetvalue(r.get(), i, 1))}] = {std::strtoll(PQgetvalue(r.get(), i, 2), nullptr, 10),
-                                                            *pos};
+                                                            std::move(pos)};
   }
   return out;
 }
@@ -410,11 +405,7 @@ absl::StatusOr<std::vector<TableSchema>> PgWriter::LoadAppliedSchemas() {
   impl_->known.clear();
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     PHONY_ASSIGN_OR_RETURN(std::string bytes, UnhexBytes(PQgetvalue(r.get(), i, 0)));
-    auto event = DecodeEvent(bytes);
-    if (!event.ok() || !std::holds_alternative<SchemaEvent>(*event)) {
-      return absl::DataLossError("staging: a phony.schemas row does not decode as a table definition");
-    }
-    TableSchema& schema = std::get<SchemaEvent>(*event).schema;
+    PHONY_ASSIGN_OR_RETURN(TableSchema schema, DecodeStoredSchema(bytes));
     impl_->known[schema.id] = schema;
     out.push_back(std::move(schema));
   }
