@@ -363,6 +363,18 @@ absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, ChangeEvent& e
     const bool partial = !IsComplete(*after);
     const bool from_insert = event.op != ChangeOp::kUpdate;
     auto it = table.by_key.find(key);
+    if (it != table.by_key.end() && table.entries[it->second].kind == Chunk::Kind::kDelete &&
+        writer_->KeepsTableOrder()) {
+      // Staging cascades (InnoDB): the delete must run, and cascade, before
+      // the key comes back; an upsert would keep the children the source lost.
+      PHONY_RETURN_IF_ERROR(FlushChunk());
+      Chunk::Table& fresh = chunk_->tables[event.table];
+      fresh.schema = &applied;
+      fresh.entries.push_back({partial ? Chunk::Kind::kPartial : Chunk::Kind::kUpsert, from_insert, std::move(*after)});
+      fresh.by_key.emplace(std::move(key), 0);
+      ++chunk_->rows;
+      return absl::OkStatus();
+    }
     if (it == table.by_key.end()) {
       table.by_key.emplace(std::move(key), add(partial ? Chunk::Kind::kPartial : Chunk::Kind::kUpsert,
                                                std::move(*after), from_insert));

@@ -147,6 +147,12 @@ TEST_F(MariaDbApplyTest, StagingCascadesAsTheSourceDid) {
   b.Change(ChangeOp::kInsert, k, std::nullopt, Row{Int(10), Int(1)});
   b.Change(ChangeOp::kInsert, k, std::nullopt, Row{Int(11), Int(1)});
   b.Change(ChangeOp::kInsert, k, std::nullopt, Row{Int(12), Int(2)});
+  b.Change(ChangeOp::kInsert, p, std::nullopt, Row{Int(3), Txt("three")});
+  b.Change(ChangeOp::kInsert, k, std::nullopt, Row{Int(13), Int(3)});
+  b.Commit();
+  b.Begin();  // deleted (its kid cascades) and inserted again in one transaction
+  b.Change(ChangeOp::kDelete, p, Row{Int(3), Txt("three")}, std::nullopt);
+  b.Change(ChangeOp::kInsert, p, std::nullopt, Row{Int(3), Txt("three again")});
   b.Commit();
   b.Begin();  // the binlog holds only the parent's delete
   b.Change(ChangeOp::kDelete, p, Row{Int(1), Txt("one")}, std::nullopt);
@@ -158,7 +164,7 @@ TEST_F(MariaDbApplyTest, StagingCascadesAsTheSourceDid) {
   ASSERT_TRUE(Apply(source, false).ok());
   const std::string kt = "`" + kids.schema + "`.`kids`", pt = "`" + parents.schema + "`.`parents`";
   EXPECT_EQ(Query("SELECT id, parent_id FROM " + kt + " ORDER BY id"), (Rows{{"12", "20"}}));
-  EXPECT_EQ(Query("SELECT id FROM " + pt + " ORDER BY id"), (Rows{{"20"}}));
+  EXPECT_EQ(Query("SELECT id FROM " + pt + " ORDER BY id"), (Rows{{"3"}, {"20"}}));
   EXPECT_EQ(Query("SELECT DELETE_RULE, UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "
                   "CONSTRAINT_SCHEMA = '" + kids.schema + "'"),
             (Rows{{"CASCADE", "CASCADE"}}));
