@@ -207,6 +207,22 @@ TEST_F(PgApplyTest, RowsStagingRefusesGoToDeadLettersAndTheRestApplies) {
   EXPECT_EQ(PgQuery(s.get(), "SELECT count(*) FROM public.users WHERE id = 20"), (Rows{{"0"}}));
 }
 
+// A stream whose rows name a table version no schema event described is
+// not what the pipeline writes: the stage stops (exit 5 in phony apply),
+// naming the table and version, and keeps nothing of that transaction.
+TEST_F(PgApplyTest, RowsOfAnUndescribedTableVersionStopTheStage) {
+  StreamBuilder b;
+  b.Begin();
+  b.Change(ChangeOp::kInsert, Users(2), std::nullopt, Row{Int(1), Txt("m"), Txt("b"), Txt("c")});
+  b.Commit();
+  LogSource source(b.events(), 10);
+  absl::Status s = Apply(db_, source);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_NE(s.message().find("version 2 of public.users"), std::string_view::npos) << s;
+  PgConn c = Staging(db_);
+  EXPECT_EQ(PgQuery(c.get(), "SELECT count(*) FROM phony.apply_progress"), (Rows{{"0"}}));
+}
+
 TEST_F(PgApplyTest, ATypeChangeStagingCannotMakeStopsWithTheColumn) {
   StreamBuilder b;
   b.Begin();
