@@ -24,6 +24,26 @@ inline void Die(const std::string& what) {
   std::exit(1);
 }
 
+// The benchmarks' flags: --host H --port P --user U [--rows N] [--tx-rows K].
+struct Args {
+  std::string host = "127.0.0.1", user;
+  int port = 0;
+  int64_t rows = 1000000;
+  int tx_rows = 100;
+};
+inline Args ParseArgs(int argc, char** argv, Args a) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--host") a.host = v;
+    else if (k == "--port") a.port = std::atoi(v.c_str());
+    else if (k == "--user") a.user = v;
+    else if (k == "--rows") a.rows = std::atoll(v.c_str());
+    else if (k == "--tx-rows") a.tx_rows = std::atoi(v.c_str());
+    else Die("unknown flag " + k);
+  }
+  return a;
+}
+
 // Column types as the source names them: PostgreSQL's or MySQL's.
 inline TableSchema Schema(bool mysql_types) {
   TableSchema s{.id = {"bench", "public", "rows10"}, .version = 1};

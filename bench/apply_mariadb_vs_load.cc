@@ -21,13 +21,6 @@ namespace {
 
 using namespace ::phony::bench;  // NOLINT: the shared stream
 
-struct Args {
-  std::string host = "127.0.0.1", user = "root";
-  int port = 3306;
-  int64_t rows = 1000000;
-  int tx_rows = 100;
-};
-
 MYSQL* Connect(const Args& a) {
   MYSQL* m = mysql_init(nullptr);
   unsigned int on = 1;
@@ -66,16 +59,7 @@ double LoadRun(const Args& a, const std::string& file) {
 
 int main(int argc, char** argv) {
   using namespace phony;
-  Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") a.host = v;
-    else if (k == "--port") a.port = std::atoi(v.c_str());
-    else if (k == "--user") a.user = v;
-    else if (k == "--rows") a.rows = std::atoll(v.c_str());
-    else if (k == "--tx-rows") a.tx_rows = std::atoi(v.c_str());
-    else Die("unknown flag " + k);
-  }
+  const Args a = ParseArgs(argc, argv, {.user = "root", .port = 3306});
   MYSQL* admin = Connect(a);
   Exec(admin, "DROP DATABASE IF EXISTS bench_load");
   Exec(admin, "CREATE DATABASE bench_load");

@@ -26,13 +26,6 @@ namespace {
 
 using namespace ::phony::bench;  // NOLINT: the shared stream
 
-struct Args {
-  std::string host = "127.0.0.1", user = "postgres";
-  int port = 5432;
-  int64_t rows = 1000000;
-  int tx_rows = 100;
-};
-
 PGconn* Connect(const Args& a, const std::string& db) {
   const std::string info = "host=" + a.host + " port=" + std::to_string(a.port) + " user=" + a.user + " dbname=" + db;
   PGconn* c = PQconnectdb(info.c_str());
@@ -90,16 +83,7 @@ double CopyRun(const Args& a, const std::string& db) {
 
 int main(int argc, char** argv) {
   using namespace phony;
-  Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") a.host = v;
-    else if (k == "--port") a.port = std::atoi(v.c_str());
-    else if (k == "--user") a.user = v;
-    else if (k == "--rows") a.rows = std::atoll(v.c_str());
-    else if (k == "--tx-rows") a.tx_rows = std::atoi(v.c_str());
-    else Die("unknown flag " + k);
-  }
+  const Args a = ParseArgs(argc, argv, {.user = "postgres", .port = 5432});
   PGconn* admin = Connect(a, "postgres");
   const Stream inserts = Build(a.rows, a.tx_rows, false, false);
   const Stream mixed = Build(a.rows, a.tx_rows, true, false);
