@@ -31,6 +31,7 @@ namespace {
 
 using ::phony::testing::Broker;
 using ::phony::testing::ConnectPg;
+using ::phony::testing::DropDatabaseAndSlots;
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
 using ::phony::testing::ReadFile;
@@ -92,9 +93,7 @@ class PgApplyKafkaTest : public ::testing::Test {
     Broker("kill", dir_ + "/broker");
     Staging("kill");
     src_.reset();
-    PgQuery(admin_.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                          "WHERE database = '" + tag_ + "' AND NOT active");
-    PgQuery(admin_.get(), "DROP DATABASE IF EXISTS " + tag_ + " WITH (FORCE)");
+    DropDatabaseAndSlots(admin_.get(), tag_);
     std::filesystem::remove_all(dir_);
   }
   std::string Staging(const std::string& cmd) {

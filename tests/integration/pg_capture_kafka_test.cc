@@ -33,6 +33,7 @@ namespace {
 
 using ::phony::testing::Broker;
 using ::phony::testing::ConnectPg;
+using ::phony::testing::DropDatabaseAndSlots;
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
 using ::phony::testing::ReadFile;
@@ -81,9 +82,7 @@ class PgCaptureKafkaTest : public ::testing::TestWithParam<KafkaCase> {
     }
     Broker("kill", dir_ + "/broker");
     db_.reset();
-    PgQuery(admin_.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                          "WHERE database = '" + tag_ + "' AND NOT active");
-    PgQuery(admin_.get(), "DROP DATABASE IF EXISTS " + tag_ + " WITH (FORCE)");
+    DropDatabaseAndSlots(admin_.get(), tag_);
     std::filesystem::remove_all(dir_);
   }
   void StartCapture() {

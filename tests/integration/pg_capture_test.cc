@@ -30,6 +30,7 @@ namespace phony {
 namespace {
 
 using ::phony::testing::ConnectPg;
+using ::phony::testing::DropDatabaseAndSlots;
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
 using ::phony::testing::ReadFile;
@@ -127,9 +128,7 @@ class PgCaptureTest : public ::testing::TestWithParam<const char*> {
   }
   void TearDown() override {
     db_.reset();
-    PgQuery(admin_.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                          "WHERE database = '" + tag_ + "' AND NOT active");
-    PgQuery(admin_.get(), "DROP DATABASE IF EXISTS " + tag_);
+    DropDatabaseAndSlots(admin_.get(), tag_);
     std::filesystem::remove_all(dir_);
   }
   std::string Slot() const { return "phony_" + tag_; }

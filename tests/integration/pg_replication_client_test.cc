@@ -14,6 +14,7 @@ namespace phony::pg {
 namespace {
 
 using ::phony::testing::ConnectPg;
+using ::phony::testing::DropDatabaseAndSlots;
 using ::phony::testing::DropSlot;
 using ::phony::testing::PgConn;
 using ::phony::testing::PgQuery;
@@ -37,9 +38,7 @@ class PgReplicationClientTest : public ::testing::TestWithParam<const char*> {
   }
   void TearDown() override {
     db_.reset();
-    PgQuery(admin_.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                          "WHERE database = '" + db_name_ + "' AND NOT active");
-    PgQuery(admin_.get(), "DROP DATABASE IF EXISTS " + db_name_ + " WITH (FORCE)");
+    DropDatabaseAndSlots(admin_.get(), db_name_);
   }
   std::string server_, db_name_;
   PgConn admin_, db_;

@@ -25,6 +25,7 @@ namespace phony::pg {
 namespace {
 
 using ::phony::testing::ConnectPg;
+using ::phony::testing::DropDatabaseAndSlots;
 using ::phony::testing::DropSlot;
 using ::phony::testing::NextPgoutputMessage;
 using ::phony::testing::PgConn;
@@ -296,8 +297,7 @@ TEST_P(PgTestDecodingTest, PgoutputPathMatchesTestDecoding) {
 
   repl.reset();
   sql.reset();
-  PgQuery(admin.get(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '" + db + "'");
-  PgQuery(admin.get(), "DROP DATABASE " + db);
+  DropDatabaseAndSlots(admin.get(), db);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, PgTestDecodingTest,

@@ -88,4 +88,18 @@ inline void DropSlot(PGconn* conn, const std::string& slot) {
   ADD_FAILURE() << "could not drop slot " << slot;
 }
 
+// Drops every replication slot of database `db`, then the database. A
+// walsender may still hold its slot for a moment after the client closed its
+// connection; it is given 5 s to let go, then terminated.
+inline void DropDatabaseAndSlots(PGconn* admin, const std::string& db) {
+  const std::string slots = "FROM pg_replication_slots WHERE database = '" + db + "'";
+  for (int i = 0; i < 100; ++i) {
+    if (i == 50) PgQuery(admin, "SELECT pg_terminate_backend(active_pid) " + slots + " AND active");
+    PgQuery(admin, "SELECT pg_drop_replication_slot(slot_name) " + slots + " AND NOT active");
+    if (PgQuery(admin, "SELECT count(*) " + slots)[0][0] == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  PgQuery(admin, "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+}
+
 }  // namespace phony::testing
