@@ -134,6 +134,16 @@ struct ApplyConfig {
   bool stop_on_dead_letter = false;  // on_dead_letter: "continue" | "stop"
 };
 
+// How `phony snapshot` copies (`snapshot` in the config; issue #7).
+struct SnapshotConfig {
+  int workers = 0;               // parallel workers, 1-16; 0: one per core
+  int64_t chunk_mb = 64;         // a table is split into chunks of about this many MB of heap
+  bool drop_existing = true;     // replace staging tables that exist (false: refuse)
+  bool analyze = true;           // ANALYZE each table after the load (timed separately)
+  bool checksum = false;         // per-table checksum of the loaded rows against the source's transform
+  int max_attempts = 3;          // a failing table is retried with backoff this many times
+};
+
 struct JobConfig {
   std::string name;
   std::vector<std::string> include;  // default: every table
@@ -142,6 +152,7 @@ struct JobConfig {
   EndpointConfig target;
   std::optional<KafkaConfig> kafka;
   ApplyConfig apply;
+  SnapshotConfig snapshot;
   std::string state_dir;  // default ./phony-state/<name>
   AnonymizationConfig anonymization;
   std::map<std::string, TableRule> tables;

@@ -12,6 +12,7 @@
 #include "spdlog/spdlog.h"
 #include "src/cli/capture_command.h"
 #include "src/cli/apply_command.h"
+#include "src/cli/snapshot_command.h"
 #include "src/cli/transform_command.h"
 
 namespace {
@@ -28,7 +29,6 @@ struct Pending {
 
 // Subcommands that exist in the interface and arrive with later issues.
 const std::vector<Pending> kPending = {
-    {"snapshot", "Copy the source (full or subset) into staging", "#7"},
     {"run", "Snapshot, then stream changes continuously", "#8"},
     {"analyze", "Find PII columns and foreign keys; emit a starter config", "#10"},
     {"inspect", "Show a job's positions, schema versions and mappings", "#8"},
@@ -151,6 +151,21 @@ int main(int argc, char** argv) {
   apply->add_option("--stop-after-idle", apply_flags.stop_after_idle_seconds,
                     "Stop after this many seconds without input, once everything is committed");
 
+  phony::cli::SnapshotFlags snapshot_flags;
+  auto* snapshot = app.add_subcommand(
+      "snapshot", "Copy the source into staging, anonymized: schema, data in parallel chunks, indexes, "
+                  "constraints and sequences (resumes an unfinished run)");
+  snapshot->add_option("-c,--config", snapshot_flags.config_path, "Job config (JSON)")->required();
+  snapshot->add_option("--tables", snapshot_flags.tables_csv,
+                       "Re-copy only these tables (schema.table or table; comma-separated), also while CDC runs");
+  snapshot->add_flag("--restart", snapshot_flags.restart, "Abandon an unfinished run instead of resuming it");
+  snapshot->add_flag("--start-cdc", snapshot_flags.start_cdc,
+                     "Create the job's replication slot and copy at its consistent point, so phony capture "
+                     "continues exactly where the copy stops");
+  snapshot->add_option("--report", snapshot_flags.report_path,
+                       "Where to write the JSON report (default <state dir>/snapshot-0/report.json)");
+  snapshot->add_flag("--quiet", snapshot_flags.quiet, "No progress display");
+
   phony::cli::PreviewFlags preview_flags;
   auto* preview = app.add_subcommand(
       "preview", "Print sampled source rows before and after the job's rules (on this terminal only)");
@@ -199,6 +214,7 @@ int main(int argc, char** argv) {
   if (capture->parsed()) return phony::cli::RunCapture(capture_flags);
   if (transform->parsed()) return phony::cli::RunTransform(transform_flags);
   if (apply->parsed()) return phony::cli::RunApply(apply_flags);
+  if (snapshot->parsed()) return phony::cli::RunSnapshot(snapshot_flags);
   if (preview->parsed()) return phony::cli::RunPreview(preview_flags);
   if (mapping->parsed()) return phony::cli::RunMappingOverride(mapping_flags);
   for (const auto& [sub, p] : pending) {

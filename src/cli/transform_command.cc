@@ -20,6 +20,7 @@
 #include "src/kafka/kafka_topics.h"
 #include "src/transform/keyed.h"
 #include "src/transform/mapping_store.h"
+#include "src/transform/store_ledger.h"
 #include "src/transform/transformer.h"
 
 namespace phony::cli {
@@ -27,22 +28,7 @@ namespace {
 
 std::atomic<bool>& g_stop = StopFlag();
 
-// The mapping store as the transformer's ledger: overrides and the
-// unique-domain collision ledger (keyed hashes only).
-class StoreLedger : public transform::MappingLedger {
- public:
-  explicit StoreLedger(transform::MappingStore* store) : store_(store) {}
-  bool HasOverrides(std::string_view) const override { return store_->override_count() > 0; }
-  absl::StatusOr<std::optional<std::string>> Override(std::string_view domain, std::string_view original) override {
-    return store_->Override(domain, original);
-  }
-  absl::Status Record(std::string_view domain, std::string_view original, std::string_view fake) override {
-    return store_->RecordInLedger(domain, original, fake);
-  }
-
- private:
-  transform::MappingStore* store_;
-};
+using transform::StoreLedger;
 
 // What every command of this file loads first: the config and the secret.
 struct Loaded {

@@ -224,6 +224,7 @@ struct Transformer::Impl {
   UnlistedColumnPolicy policy = UnlistedColumnPolicy::kNull;
   std::string default_schema;
   MappingLedger* ledger = nullptr;
+  bool quiet = false;
   std::vector<std::unique_ptr<CompiledRule>> pool;
   // "schema.table" → column → rule.
   std::map<std::string, std::map<std::string, const CompiledRule*>> rules;
@@ -272,6 +273,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(const JobConfig
   impl->policy = config.anonymization.unlisted_columns;
   impl->default_schema = config.DefaultSchema();
   impl->ledger = options.ledger;
+  impl->quiet = options.quiet;
   std::vector<std::string> problems;
   if (secret.size() < 16) {
     problems.push_back("anonymization.secret_ref: the secret must be at least 16 bytes (32 random bytes "
@@ -462,7 +464,7 @@ absl::Status Transformer::Impl::Learn(const TableSchema& schema) {
           if (fk.columns[k] != col.name) continue;
           if (const CompiledRule* ref = RuleFor(fk.referenced, fk.referenced_columns[k])) {
             cp.rule = ref;
-            if (inherited.insert(name).second) {
+            if (inherited.insert(name).second && !quiet) {
               spdlog::info("transform: {} has no rule and references {}.{}: it gets that column's rule ({})",
                              name, fk.referenced.QualifiedName(), fk.referenced_columns[k], TransformKindName(ref->kind));
             }
@@ -476,11 +478,11 @@ absl::Status Transformer::Impl::Learn(const TableSchema& schema) {
             "tables." + table + ".columns." + col.name +
             ": no rule, and anonymization.unlisted_columns is \"fail\" (add a rule for it to the config)");
       }
-      if (policy == UnlistedColumnPolicy::kNull && unreviewed.insert(name).second) {
+      if (policy == UnlistedColumnPolicy::kNull && unreviewed.insert(name).second && !quiet) {
         spdlog::warn("transform: {} has no rule: it is redacted (anonymization.unlisted_columns=null) until a "
                        "rule is added to the config",
                        name);
-      } else if (policy == UnlistedColumnPolicy::kKeep && unreviewed.insert(name).second) {
+      } else if (policy == UnlistedColumnPolicy::kKeep && unreviewed.insert(name).second && !quiet) {
         spdlog::warn("transform: {} has no rule and is kept as it is (anonymization.unlisted_columns=keep)",
                        name);
       }

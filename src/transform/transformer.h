@@ -44,6 +44,9 @@ class Transformer {
  public:
   struct Options {
     MappingLedger* ledger = nullptr;  // not owned; may be null
+    // No log lines about columns without a rule (the stage's other
+    // transformers, which would repeat the first one's).
+    bool quiet = false;
   };
 
   // kInvalidArgument listing every problem (path: reason): unknown generator

@@ -1,0 +1,194 @@
+#include "src/cli/snapshot_command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/config.h"
+#include "core/state_store.h"
+#include "spdlog/spdlog.h"
+#include "src/capture/postgres/replication_client.h"
+#include "src/cli/stage_common.h"
+#include "src/snapshot/pg_snapshot.h"
+#include "src/transform/keyed.h"
+#include "src/transform/mapping_store.h"
+#include "src/transform/store_ledger.h"
+
+namespace phony::cli {
+namespace {
+
+constexpr int kExitIncomplete = 3;
+
+// Live progress: redrawn lines on a terminal, a log line every 10 s otherwise.
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
+
+  void Show(const snapshot::Progress& p) {
+    if (quiet_) return;
+    int64_t rows = 0, bytes = 0;
+    int done = 0;
+    for (const auto& t : p.tables) {
+      rows += t.rows;
+      bytes += t.bytes;
+      done += t.state == "done";
+    }
+    const double mb = bytes / 1048576.0;
+    const double rate = p.seconds > 0 ? mb / p.seconds : 0;
+    if (!tty_) {
+      if (p.seconds - last_log_ < 10 && done != static_cast<int>(p.tables.size())) return;
+      last_log_ = p.seconds;
+      spdlog::info("snapshot: {}/{} tables done, {} rows, {:.1f} MB read, {:.1f} MB/s", done, p.tables.size(), rows,
+                   mb, rate);
+      return;
+    }
+    std::string out;
+    for (int i = 0; i < drawn_; ++i) out += "\x1b[1A\x1b[2K";
+    drawn_ = 0;
+    char line[256];
+    for (const auto& t : p.tables) {
+      if (t.state != "loading" && t.state != "indexing") continue;
+      const double frac = t.estimated_rows > 0 ? std::min(1.0, static_cast<double>(t.rows) / t.estimated_rows) : 0;
+      const int filled = static_cast<int>(frac * 20);
+      const double per_row = t.rows > 0 ? p.seconds / t.rows : 0;
+      const double eta = t.estimated_rows > t.rows ? (t.estimated_rows - t.rows) * per_row : 0;
+      std::snprintf(line, sizeof(line), "%-32.32s [%-20s] %3.0f%% %11lld rows %8.1f MB %-8s ETA %4.0fs\n",
+                    t.table.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(), frac * 100,
+                    static_cast<long long>(t.rows), t.bytes / 1048576.0, t.state.c_str(), eta);
+      out += line;
+      ++drawn_;
+    }
+    std::snprintf(line, sizeof(line), "%d/%zu tables, %lld rows, %.1f MB, %.1f MB/s, %.0f s\n", done,
+                  p.tables.size(), static_cast<long long>(rows), mb, rate, p.seconds);
+    out += line;
+    ++drawn_;
+    std::fputs(out.c_str(), stderr);
+  }
+
+ private:
+  bool quiet_;
+  bool tty_;
+  int drawn_ = 0;
+  double last_log_ = -100;
+};
+
+}  // namespace
+
+int RunSnapshot(const SnapshotFlags& flags) {
+  auto config_or = LoadJobConfigFile(flags.config_path);
+  if (!config_or.ok()) {
+    std::cerr << config_or.status().message() << "\n";
+    return kExitConfig;
+  }
+  const JobConfig& config = *config_or;
+  ResolvedSecrets secrets;
+  if (auto problems = ResolveSecrets(config, &secrets); !problems.empty()) {
+    std::cerr << "phony snapshot: " << flags.config_path << ":\n" << JoinProblems(problems) << "\n";
+    return kExitConfig;
+  }
+  const std::string source_password = secrets.source_password ? secrets.source_password->value() : "";
+  const std::string target_password = secrets.target_password ? secrets.target_password->value() : "";
+  if (!config.source.is_postgres() || !config.target.is_postgres()) {
+    std::cerr << "phony snapshot: MySQL/MariaDB sources and staging arrive with issue #9; this job needs "
+                 "source.type and target.type postgresql\n";
+    return kExitConfig;
+  }
+
+  auto state = StateStore::Open(StageStateDir(config.state_dir, "snapshot", 0),
+                                {.job_name = config.name, .stage = "snapshot"});
+  if (!state.ok()) {
+    std::cerr << "phony snapshot: " << state.status().message() << "\n";
+    return kExitServer;
+  }
+  auto index_key = transform::DeriveKey(secrets.anonymization_secret.value(), "mapping-index:v1");
+  if (!index_key.ok()) {
+    std::cerr << "phony snapshot: " << index_key.status().message() << "\n";
+    return kExitConfig;
+  }
+  auto store = transform::MappingStore::Open(state->get(), *index_key);
+  if (!store.ok()) {
+    std::cerr << "phony snapshot: " << store.status().message() << "\n";
+    return kExitServer;
+  }
+  transform::StoreLedger ledger(store->get());
+
+  snapshot::SnapshotOptions o;
+  o.config = &config;
+  o.source_password = source_password;
+  o.target_password = target_password;
+  o.secret = secrets.anonymization_secret.value();
+  o.ledger = &ledger;
+  for (absl::string_view t : absl::StrSplit(flags.tables_csv, ',', absl::SkipWhitespace())) {
+    o.only_tables.emplace_back(std::string(absl::StripAsciiWhitespace(t)));
+  }
+  o.restart = flags.restart;
+  InstallStopSignals();
+  o.stop = &StopFlag();
+  ProgressDisplay display(flags.quiet);
+  o.on_progress = [&](const snapshot::Progress& p) { display.Show(p); };
+
+  // CDC: with the job's slot in place the copy converges with its replay;
+  // --start-cdc creates the slot and copies at its consistent point.
+  const std::string slot = pg::DefaultSlotName(config.name);
+  auto has_slot = snapshot::SourceHasSlot(config, source_password, slot);
+  if (!has_slot.ok()) {
+    std::cerr << "phony snapshot: " << has_slot.status().message() << "\n";
+    return ExitCodeFor(has_slot.status());
+  }
+  std::unique_ptr<pg::PgReplicationClient> repl;
+  if (*has_slot) {
+    o.cdc_follows = true;
+    spdlog::info("snapshot: slot {} exists: the copy converges with CDC replay (unique indexes and constraints wait "
+                 "for it)",
+                 slot);
+  } else if (flags.start_cdc) {
+    pg::PgConnectOptions co{.host = config.source.host, .port = config.source.port, .database = config.source.database,
+                            .user = config.source.user, .password = source_password};
+    auto client = pg::PgReplicationClient::Connect(co);
+    if (!client.ok()) {
+      std::cerr << "phony snapshot: " << client.status().message() << "\n";
+      return ExitCodeFor(client.status());
+    }
+    repl = *std::move(client);
+    auto report = repl->Preflight(config.Filter(), slot);
+    if (!report.ok() || !report->errors.empty()) {
+      std::cerr << "phony snapshot --start-cdc: "
+                << (report.ok() ? report->errors.front() : std::string(report.status().message())) << "\n";
+      return kExitServer;
+    }
+    for (const auto& w : report->warnings) spdlog::warn("snapshot: {}", w);
+    if (auto added = repl->EnsurePublication(pg::DefaultPublicationName(config.name), *report); !added.ok()) {
+      std::cerr << "phony snapshot --start-cdc: " << added.status().message() << "\n";
+      return kExitServer;
+    }
+    auto exported = repl->CreateSlotWithSnapshot(slot);
+    if (!exported.ok()) {
+      std::cerr << "phony snapshot --start-cdc: " << exported.status().message() << "\n";
+      return kExitServer;
+    }
+    o.exported_snapshot = exported->snapshot_name;
+    o.exported_lsn = exported->consistent_point;
+    o.cdc_follows = true;
+    spdlog::info("snapshot: created slot {} at {}; phony capture continues from there", slot,
+                 exported->consistent_point.ToString());
+  }
+
+  auto report = snapshot::RunPgSnapshot(o);
+  repl.reset();  // releases the slot's exported snapshot
+  if (!report.ok()) {
+    std::cerr << "phony snapshot: " << report.status().message() << "\n";
+    return report.status().code() == absl::StatusCode::kCancelled ? kExitIncomplete : ExitCodeFor(report.status());
+  }
+  const std::string json = snapshot::ReportJson(*report);
+  const std::string path = flags.report_path.empty() ? (*state)->dir() + "/report.json" : flags.report_path;
+  std::ofstream(path) << json << "\n";
+  std::cout << snapshot::ReportTable(*report) << "report: " << path << "\n";
+  return report->ok() ? 0 : kExitIncomplete;
+}
+
+}  // namespace phony::cli
