@@ -424,12 +424,16 @@ absl::Status PgWriter::ApplySchema(const TableSchema& schema, const TableSchema*
   const std::string name = schema.id.QualifiedName();
   PHONY_RETURN_IF_ERROR(im.Run("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(schema.id.schema), "creating schema"));
   PHONY_ASSIGN_OR_RETURN(Result cols,
-                         im.Exec("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-                                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
-                                 "ORDER BY a.attnum",
+                         im.Exec("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' "
+                                 "FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT "
+                                 "a.attisdropped ORDER BY a.attnum",
                                  "reading the columns of " + name, {table}));
   std::map<std::string, std::string> existing;
-  for (int i = 0; i < PQntuples(cols.get()); ++i) existing[PQgetvalue(cols.get(), i, 0)] = PQgetvalue(cols.get(), i, 1);
+  std::set<std::string> generated;  // staging computes them (a snapshot made them as the source has them)
+  for (int i = 0; i < PQntuples(cols.get()); ++i) {
+    existing[PQgetvalue(cols.get(), i, 0)] = PQgetvalue(cols.get(), i, 1);
+    if (std::string(PQgetvalue(cols.get(), i, 2)) == "t") generated.insert(PQgetvalue(cols.get(), i, 0));
+  }
   std::vector<std::string> key_names;
   for (uint16_t k : schema.KeyColumns()) key_names.push_back(QuoteIdent(schema.columns[k].name));
   const std::string pk = key_names.empty() ? "" : "PRIMARY KEY (" + absl::StrJoin(key_names, ", ") + ")";
@@ -467,7 +471,9 @@ absl::Status PgWriter::ApplySchema(const TableSchema& schema, const TableSchema*
       if (it == existing.end()) {
         PHONY_RETURN_IF_ERROR(im.Run("ALTER TABLE " + table + " ADD COLUMN " + QuoteIdent(c.name) + " " + type,
                                      "adding column " + c.name + " to " + name));
-      } else if (it->second != type) {
+      } else if (it->second != type && it->second != c.type_name) {
+        // (A table the snapshot made keeps the source's own type, enums and
+        // domains included.)
         PHONY_RETURN_IF_ERROR(im.Run("ALTER TABLE " + table + " ALTER COLUMN " + QuoteIdent(c.name) + " TYPE " +
                                          type + " USING " + QuoteIdent(c.name) + "::" + type,
                                      "changing the type of " + name + "." + c.name + " from " + it->second +
@@ -475,7 +481,7 @@ absl::Status PgWriter::ApplySchema(const TableSchema& schema, const TableSchema*
       }
     }
     for (const auto& [col, type] : existing) {
-      if (schema.ColumnIndex(col) < 0) {
+      if (schema.ColumnIndex(col) < 0 && !generated.count(col)) {
         PHONY_RETURN_IF_ERROR(im.Run("ALTER TABLE " + table + " DROP COLUMN " + QuoteIdent(col),
                                      "dropping column " + col + " of " + name));
       }
