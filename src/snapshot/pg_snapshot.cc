@@ -346,6 +346,11 @@ class Runner {
       }
       size_t kept = 0;
       for (const TableState& t : tables_) kept += t.done.size();
+      if (!o_.cdc_follows && kept > 0) {
+        report_.warnings.push_back(
+            "resumed under a newer snapshot with no CDC to replay: rows changed at the source between the runs "
+            "may be older in the chunks kept; phony snapshot --restart gives a copy of one moment");
+      }
       spdlog::info("snapshot: resuming run {} ({} tables, {} finished chunks kept)", run_id_, tables_.size(), kept);
       return absl::OkStatus();
     }
@@ -448,7 +453,7 @@ class Runner {
                                     col.default_expr,
                                 "setting a default");
         if (!d.ok()) {
-          report_.problems.push_back(t.src->schema.id.QualifiedName() + "." + col.name +
+          report_.warnings.push_back(t.src->schema.id.QualifiedName() + "." + col.name +
                                      ": staging keeps no default (" + std::string(d.message()) + ")");
         }
       }
@@ -998,6 +1003,8 @@ std::string ReportJson(const SnapshotReport& r) {
   }
   out += "], \"deferred\": [";
   for (size_t i = 0; i < r.deferred.size(); ++i) out += std::string(i ? ", " : "") + "\"" + JsonEscape(r.deferred[i]) + "\"";
+  out += "], \"warnings\": [";
+  for (size_t i = 0; i < r.warnings.size(); ++i) out += std::string(i ? ", " : "") + "\"" + JsonEscape(r.warnings[i]) + "\"";
   out += "], \"problems\": [";
   for (size_t i = 0; i < r.problems.size(); ++i) out += std::string(i ? ", " : "") + "\"" + JsonEscape(r.problems[i]) + "\"";
   return out + "]}";
@@ -1027,6 +1034,7 @@ std::string ReportTable(const SnapshotReport& r) {
     out += std::to_string(r.deferred.size()) + " unique indexes and constraints wait in phony.deferred_ddl until the "
            "applier has passed " + r.snapshot_lsn + "\n";
   }
+  for (const std::string& w : r.warnings) out += "warning: " + w + "\n";
   for (const std::string& p : r.problems) out += "problem: " + p + "\n";
   return out;
 }

@@ -86,7 +86,8 @@ struct SnapshotReport {
   int64_t rows = 0;
   int64_t bytes = 0;
   std::vector<std::string> deferred;  // statements waiting for convergence
-  std::vector<std::string> problems;  // post-load steps that failed (named), warnings
+  std::vector<std::string> warnings;  // what a person should know; the run still succeeded
+  std::vector<std::string> problems;  // post-load steps that failed (named): the run did not fully succeed
   bool ok() const;
 };
 
