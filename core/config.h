@@ -137,10 +137,9 @@ struct ApplyConfig {
 // How `phony snapshot` copies (`snapshot` in the config; issue #7).
 struct SnapshotConfig {
   int workers = 0;               // parallel workers, 1-16; 0: one per core
-  int64_t chunk_mb = 64;         // a table is split into chunks of about this many MB of heap
+  int64_t chunk_mb = 32;         // a table is split into chunks of about this many MB of heap
   bool drop_existing = true;     // replace staging tables that exist (false: refuse)
   bool analyze = true;           // ANALYZE each table after the load (timed separately)
-  bool checksum = false;         // per-table checksum of the loaded rows against the source's transform
   int max_attempts = 3;          // a failing table is retried with backoff this many times
 };
 

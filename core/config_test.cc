@@ -383,5 +383,27 @@ TEST(ConfigTest, ApplySectionParsedAndValidated) {
   ExpectProblem(j, "apply.batch_size", "unknown key");
 }
 
+TEST(ConfigTest, SnapshotSectionParsedAndValidated) {
+  json j = ValidConfig();
+  JobConfig config;
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &config).empty());
+  EXPECT_EQ(config.snapshot.workers, 0);  // one per core
+  EXPECT_EQ(config.snapshot.chunk_mb, 32);
+  EXPECT_TRUE(config.snapshot.drop_existing);
+  j["snapshot"] = {{"workers", 4}, {"chunk_mb", 8}, {"drop_existing", false}, {"analyze", false},
+                   {"max_attempts", 5}};
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &config).empty());
+  EXPECT_EQ(config.snapshot.workers, 4);
+  EXPECT_EQ(config.snapshot.chunk_mb, 8);
+  EXPECT_FALSE(config.snapshot.drop_existing);
+  EXPECT_FALSE(config.snapshot.analyze);
+  EXPECT_EQ(config.snapshot.max_attempts, 5);
+  j["snapshot"] = {{"workers", 17}, {"chunk_mb", 0}, {"analyze", "yes"}, {"parallel", 2}};
+  ExpectProblem(j, "snapshot.workers", "between 1 and 16");
+  ExpectProblem(j, "snapshot.chunk_mb", "between 1 and");
+  ExpectProblem(j, "snapshot.analyze", "must be true or false");
+  ExpectProblem(j, "snapshot.parallel", "unknown key");
+}
+
 }  // namespace
 }  // namespace phony

@@ -16,6 +16,7 @@ int HexDigit(char c) {
 absl::Status CopyRowParser::Parse(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   fields_.clear();
+  raw_.clear();
   buffer_.clear();
   // Offsets first: buffer_ may reallocate while it fills.
   struct Span {
@@ -74,6 +75,7 @@ absl::Status CopyRowParser::Parse(std::string_view line) {
     // Null is the field "\N" exactly (a data backslash-N is written "\\N").
     const bool is_null = escaped && i - field_start == 2 && line[field_start + 1] == 'N';
     spans.push_back({begin, buffer_.size(), is_null});
+    raw_.push_back(line.substr(field_start, i - field_start));
     if (i >= line.size()) break;
     ++i;  // the tab
   }

@@ -24,10 +24,14 @@ class CopyRowParser {
   absl::Status Parse(std::string_view line);
 
   const std::vector<std::optional<std::string_view>>& fields() const { return fields_; }
+  // The fields as they are in the line, still escaped (\N for null): what a
+  // COPY into a column of the same type takes back unchanged.
+  const std::vector<std::string_view>& raw_fields() const { return raw_; }
 
  private:
   std::string buffer_;
   std::vector<std::optional<std::string_view>> fields_;
+  std::vector<std::string_view> raw_;
 };
 
 }  // namespace phony::snapshot

@@ -24,6 +24,9 @@ TEST(CopyRowParserTest, UnescapesWhatCopyEscapes) {
   ASSERT_TRUE(p.fields()[1].has_value()) << "a backslash-N in the data is not null";
   EXPECT_EQ(*p.fields()[1], "\\N");
   EXPECT_EQ(*p.fields()[2], std::string("AA\x07q"));
+  ASSERT_EQ(p.raw_fields().size(), 3u);
+  EXPECT_EQ(p.raw_fields()[1], "\\\\N");
+  EXPECT_EQ(p.raw_fields()[2], "\\x41\\101\\7\\q");
 }
 
 TEST(CopyRowParserTest, FieldsStayValidWhenTheBufferGrows) {

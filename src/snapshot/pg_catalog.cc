@@ -313,10 +313,10 @@ absl::StatusOr<SourceCatalog> ReadSourceCatalog(PgSession* s, const TableFilter&
     const std::string table = Quote(t.schema.id.schema) + "." + Quote(t.schema.id.table);
     std::string def = Text(idx.get(), i, 2);  // CREATE [UNIQUE] INDEX name ON …
     if (const size_t at = def.find("INDEX "); at != std::string::npos) def.insert(at + 6, "IF NOT EXISTS ");
-    index.definition = Text(idx.get(), i, 4).empty()
-                           ? def
-                           : "ALTER TABLE " + table + " ADD CONSTRAINT " + Quote(Text(idx.get(), i, 4)) + " " +
-                                 Text(idx.get(), i, 5);
+    if (!Text(idx.get(), i, 4).empty()) {
+      index.clause = "ADD CONSTRAINT " + Quote(Text(idx.get(), i, 4)) + " " + Text(idx.get(), i, 5);
+    }
+    index.definition = index.clause.empty() ? def : "ALTER TABLE " + table + " " + index.clause;
     t.indexes.push_back(std::move(index));
   }
 
@@ -336,8 +336,8 @@ absl::StatusOr<SourceCatalog> ReadSourceCatalog(PgSession* s, const TableFilter&
     SourceTable& t = tables[by_oid.at(ToOid(Text(cons.get(), i, 0)))];
     SourceIndex c;
     c.name = Text(cons.get(), i, 1);
-    c.definition = "ALTER TABLE " + Quote(t.schema.id.schema) + "." + Quote(t.schema.id.table) + " ADD CONSTRAINT " +
-                   Quote(c.name) + " " + Text(cons.get(), i, 3);
+    c.clause = "ADD CONSTRAINT " + Quote(c.name) + " " + Text(cons.get(), i, 3);
+    c.definition = "ALTER TABLE " + Quote(t.schema.id.schema) + "." + Quote(t.schema.id.table) + " " + c.clause;
     if (Text(cons.get(), i, 2) == "c") {
       t.checks.push_back(std::move(c));
       continue;

@@ -33,6 +33,7 @@ struct SourceColumn {
 struct SourceIndex {
   std::string name;
   std::string definition;  // pg_get_indexdef() / ALTER TABLE … ADD CONSTRAINT …
+  std::string clause;      // for a constraint: "ADD CONSTRAINT …", to combine into one ALTER TABLE
   bool unique = false;     // deferred until CDC has converged (DESIGN.md)
 };
 

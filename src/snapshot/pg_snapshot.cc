@@ -206,6 +206,7 @@ class Runner {
     int workers = c_.snapshot.workers > 0 ? c_.snapshot.workers
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     workers = std::min(workers, 16);
+    workers_ = workers;
     for (size_t i = 0; i < tables_.size(); ++i) {
       TableState& t = tables_[i];
       if (t.state == "done") continue;
@@ -487,7 +488,7 @@ class Runner {
     int generation = -1;
     Lsn lsn;
     std::unique_ptr<transform::Transformer> transformer;
-    std::set<TableId> learnt;
+    std::map<TableId, std::vector<bool>> pass;  // per table: columns copied as their text
     CopyRowParser parser;
     Row row;
     std::string out;
@@ -601,7 +602,12 @@ class Runner {
     PHONY_RETURN_IF_ERROR(EnsureSessions(w));
     const SourceTable& src = *t.src;
     const TableId& id = src.schema.id;
-    if (w->learnt.insert(id).second) PHONY_RETURN_IF_ERROR(w->transformer->LearnSchema(src.schema));
+    auto learnt = w->pass.find(id);
+    if (learnt == w->pass.end()) {
+      PHONY_RETURN_IF_ERROR(w->transformer->LearnSchema(src.schema));
+      learnt = w->pass.emplace(id, w->transformer->PassThroughColumns(id)).first;
+    }
+    const std::vector<bool>& pass = learnt->second;
 
     std::vector<std::string> cols;
     for (const ColumnDef& c : src.schema.columns) cols.push_back(Quote(c.name));
@@ -631,6 +637,7 @@ class Runner {
         failure = w->source->ErrorFor(nullptr, "reading " + id.QualifiedName());
         break;
       }
+      const std::unique_ptr<char, void (*)(void*)> held(buf, PQfreemem);  // the raw fields point into it
       const std::string_view line(buf, static_cast<size_t>(n));
       bytes += n;
       absl::Status parsed = w->parser.Parse(line);
@@ -641,6 +648,10 @@ class Runner {
       w->row.clear();
       for (size_t i = 0; parsed.ok() && i < ncols; ++i) {
         const auto& f = w->parser.fields()[i];
+        if (pass[i]) {
+          w->row.push_back(Value::Unchanged());  // copied as its text below
+          continue;
+        }
         if (!f) {
           w->row.push_back(Value::Null());
           continue;
@@ -652,7 +663,6 @@ class Runner {
         }
         w->row.push_back(*std::move(v));
       }
-      PQfreemem(buf);
       if (!parsed.ok()) {
         failure = absl::DataLossError("reading " + id.QualifiedName() + ": " + std::string(parsed.message()));
         break;
@@ -665,7 +675,11 @@ class Runner {
       }
       for (size_t i = 0; i < ncols; ++i) {
         if (i) w->out.push_back('\t');
-        apply::pg::AppendCopyField(w->row[i], &w->out);
+        if (pass[i]) {
+          w->out.append(w->parser.raw_fields()[i]);
+        } else {
+          apply::pg::AppendCopyField(w->row[i], &w->out);
+        }
       }
       w->out.push_back('\n');
       ++rows;
@@ -890,28 +904,97 @@ class Runner {
   // nothing will replay older states over the rows (no CDC, or a clean
   // cut), else recorded for the applier to create once it has passed the
   // newest snapshot position.
+  // A table's statements of one phase: run as one ALTER TABLE (one scan of
+  // the table for all its NOT NULL and CHECK constraints), and one by one
+  // when that fails, so the report names the constraint that does not hold.
+  struct StatementGroup {
+    TableId id;
+    std::string combined;            // "" when there is a single statement
+    std::vector<std::string> parts;  // each a whole statement
+  };
+
+  static void AddGroup(std::vector<StatementGroup>* out, const TableId& id, const std::vector<std::string>& clauses) {
+    if (clauses.empty()) return;
+    StatementGroup g;
+    g.id = id;
+    for (const std::string& c : clauses) g.parts.push_back("ALTER TABLE " + Qualified(id) + " " + c);
+    if (clauses.size() > 1) g.combined = "ALTER TABLE " + Qualified(id) + " " + absl::StrJoin(clauses, ", ");
+    out->push_back(std::move(g));
+  }
+
+  // Runs the groups on up to `workers` staging sessions at once.
+  absl::Status RunGroups(const std::vector<StatementGroup>& groups) {
+    std::mutex mu;
+    size_t next = 0;
+    absl::Status fatal;
+    auto work = [&] {
+      auto session = PgSession::Connect(staging_, "staging");
+      if (!session.ok()) {
+        std::lock_guard<std::mutex> l(mu);
+        fatal.Update(session.status());
+        return;
+      }
+      while (true) {
+        size_t i;
+        {
+          std::lock_guard<std::mutex> l(mu);
+          if (next >= groups.size() || !fatal.ok()) return;
+          i = next++;
+        }
+        const StatementGroup& g = groups[i];
+        if (!g.combined.empty() && (*session)->Run(g.combined, "constraints of " + g.id.QualifiedName()).ok()) continue;
+        for (const std::string& sql : g.parts) {
+          absl::Status st = (*session)->Run(sql, "creating a constraint on " + g.id.QualifiedName());
+          std::lock_guard<std::mutex> l(mu);
+          if (absl::IsUnavailable(st)) {
+            fatal.Update(st);
+            return;
+          }
+          if (!st.ok()) report_.problems.push_back(sql + ": " + std::string(st.message()));
+        }
+      }
+    };
+    const size_t n = std::min<size_t>(groups.size(), static_cast<size_t>(std::max(1, workers_)));
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < n; ++i) threads.emplace_back(work);
+    for (auto& th : threads) th.join();
+    return fatal;
+  }
+
+  // Unique indexes, CHECK and NOT NULL constraints, foreign keys: now when
+  // nothing will replay older states over the rows (no CDC, or a clean
+  // cut), else recorded for the applier to create once it has passed the
+  // newest snapshot position.
   absl::Status Constraints() {
     const auto start = Clock::now();
     const bool now = !o_.cdc_follows || snapshot_->clean();
-    std::vector<std::pair<TableId, std::string>> statements;
+    std::vector<StatementGroup> first, foreign;
     for (const TableState& t : tables_) {
       const SourceTable& src = *t.src;
       const TableId& id = src.schema.id;
+      std::vector<std::string> clauses;
       for (const SourceColumn& col : src.columns) {
         if (col.not_null && std::find(src.primary_key.begin(), src.primary_key.end(), col.name) == src.primary_key.end()) {
-          statements.push_back({id, "ALTER TABLE " + Qualified(id) + " ALTER COLUMN " + Quote(col.name) + " SET NOT NULL"});
+          clauses.push_back("ALTER COLUMN " + Quote(col.name) + " SET NOT NULL");
         }
       }
+      for (const SourceIndex& check : src.checks) clauses.push_back(check.clause);
       for (const SourceIndex& index : src.indexes) {
-        if (index.unique) statements.push_back({id, index.definition});
+        if (!index.unique) continue;
+        if (!index.clause.empty()) {
+          clauses.push_back(index.clause);
+        } else {
+          first.push_back({id, "", {index.definition}});
+        }
       }
-      for (const SourceIndex& check : src.checks) statements.push_back({id, check.definition});
+      AddGroup(&first, id, clauses);
     }
     // Foreign keys last, once every table they join is in place; also those
     // of tables outside this run that reference a table it replaced.
     std::set<TableId> copied;
     for (const TableState& t : tables_) copied.insert(t.src->schema.id);
     for (const SourceTable& src : catalog_.tables) {
+      std::vector<std::string> clauses;
       for (size_t i = 0; i < src.foreign_keys.size(); ++i) {
         const ForeignKey& fk = src.schema.foreign_keys[i];
         if (!copied.count(src.schema.id) && !copied.count(fk.referenced)) continue;
@@ -921,24 +1004,26 @@ class Runner {
                                                     "to_regclass($1) AND conname = $3)",
                                                     "looking for a foreign key",
                                                     {Qualified(src.schema.id), Qualified(fk.referenced), fk.name}));
-        if (Text(present.get(), 0, 0) == "t") statements.push_back({src.schema.id, src.foreign_keys[i].definition});
+        if (Text(present.get(), 0, 0) == "t") clauses.push_back(src.foreign_keys[i].clause);
       }
+      AddGroup(&foreign, src.schema.id, clauses);
     }
-    for (const auto& [id, sql] : statements) {
-      if (!now) {
-        PHONY_RETURN_IF_ERROR(staging_main_->Query("INSERT INTO phony.deferred_ddl (schema_name, table_name, statement, "
-                                                   "after_lsn) VALUES ($1, $2, $3, $4)",
-                                                   "deferring a constraint",
-                                                   {id.schema, id.table, sql, report_.snapshot_lsn})
-                                  .status());
-        report_.deferred.push_back(sql);
-        continue;
+    if (!now) {
+      for (const auto* groups : {&first, &foreign}) {
+        for (const StatementGroup& g : *groups) {
+          for (const std::string& sql : g.parts) {
+            PHONY_RETURN_IF_ERROR(staging_main_->Query("INSERT INTO phony.deferred_ddl (schema_name, table_name, "
+                                                       "statement, after_lsn) VALUES ($1, $2, $3, $4)",
+                                                       "deferring a constraint",
+                                                       {g.id.schema, g.id.table, sql, report_.snapshot_lsn})
+                                      .status());
+            report_.deferred.push_back(sql);
+          }
+        }
       }
-      absl::Status s = staging_main_->Run(sql, "creating a constraint on " + id.QualifiedName());
-      if (!s.ok()) {
-        if (absl::IsUnavailable(s)) return s;
-        report_.problems.push_back(sql + ": " + std::string(s.message()));
-      }
+    } else {
+      PHONY_RETURN_IF_ERROR(RunGroups(first));
+      PHONY_RETURN_IF_ERROR(RunGroups(foreign));
     }
     report_.constraint_seconds = Since(start);
     return absl::OkStatus();
@@ -953,6 +1038,7 @@ class Runner {
   SourceCatalog catalog_;
   bool apply_progress_exists_ = false;
   int64_t run_id_ = 0;
+  int workers_ = 1;
   SnapshotReport report_;
 
   std::mutex mu_;

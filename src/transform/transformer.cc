@@ -801,6 +801,22 @@ absl::Status Transformer::TransformRow(const TableId& table, Row* row) {
   return impl_->ApplyRow(it->second, row);
 }
 
+std::vector<bool> Transformer::PassThroughColumns(const TableId& table) const {
+  const auto it = impl_->Latest(table);
+  if (it == impl_->plans.end()) return {};
+  const TablePlan& plan = it->second;
+  std::vector<bool> out(plan.columns.size(), false);
+  for (size_t i = 0; i < plan.columns.size(); ++i) {
+    const CompiledRule* rule = plan.columns[i].rule;
+    out[i] = rule == nullptr ? impl_->policy == UnlistedColumnPolicy::kKeep
+                             : rule->kind == TransformKind::kKeep && rule->json_paths.empty();
+  }
+  for (const ColumnPlan& cp : plan.columns) {
+    if (cp.entity_index >= 0) out[static_cast<size_t>(cp.entity_index)] = false;
+  }
+  return out;
+}
+
 std::vector<std::string> Transformer::UnreviewedColumns() const {
   return {impl_->unreviewed.begin(), impl_->unreviewed.end()};
 }

@@ -68,6 +68,13 @@ class Transformer {
   absl::Status LearnSchema(const TableSchema& schema);
   absl::Status TransformRow(const TableId& table, Row* row);
 
+  // For each column of the table's latest schema: whether every value
+  // passes through unchanged (KEEP without JSON paths, or no rule under
+  // `unlisted_columns: keep`) and no other column's rule reads it. A bulk
+  // path may then copy such a column's text as it is and hand TransformRow
+  // Value::Unchanged() in its place.
+  std::vector<bool> PassThroughColumns(const TableId& table) const;
+
   // Columns running under the unlisted-columns policy (never reviewed:
   // "schema.table.column"), and how each table column is handled, for the
   // stage's report and `phony preview`.
