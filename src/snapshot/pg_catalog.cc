@@ -339,6 +339,7 @@ absl::StatusOr<SourceCatalog> ReadSourceCatalog(PgSession* s, const TableFilter&
     c.clause = "ADD CONSTRAINT " + Quote(c.name) + " " + Text(cons.get(), i, 3);
     c.definition = "ALTER TABLE " + Quote(t.schema.id.schema) + "." + Quote(t.schema.id.table) + " " + c.clause;
     if (Text(cons.get(), i, 2) == "c") {
+      if (!PQgetisnull(cons.get(), i, 6)) c.columns = absl::StrSplit(Text(cons.get(), i, 6), '\x01');
       t.checks.push_back(std::move(c));
       continue;
     }

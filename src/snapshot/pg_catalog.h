@@ -35,6 +35,7 @@ struct SourceIndex {
   std::string definition;  // pg_get_indexdef() / ALTER TABLE … ADD CONSTRAINT …
   std::string clause;      // for a constraint: "ADD CONSTRAINT …", to combine into one ALTER TABLE
   bool unique = false;     // deferred until CDC has converged (DESIGN.md)
+  std::vector<std::string> columns;  // a CHECK constraint: the columns it reads
 };
 
 struct SourceTable {
