@@ -384,7 +384,6 @@ void ParseColumnRule(Checker& c, const json& j, const std::string& path, ColumnR
 }
 
 const std::vector<NotLanded> kTopLevelNotLanded = {
-    {"subset", "Subset copies (subset)", "issue #7"},
     {"schedule", "Scheduled syncs (schedule)", "issue #12"},
     {"notifications", "Notifications (notifications)", "issue #12"},
 };
@@ -464,7 +463,7 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
 
   c.CheckKeys(doc, "",
               {"name", "include", "exclude", "source", "target", "kafka", "state",
-               "anonymization", "tables", "apply", "snapshot"},
+               "anonymization", "tables", "apply", "snapshot", "subset"},
               kTopLevelNotLanded);
 
   if (auto name = c.String(doc, "", "name", true)) {
@@ -572,6 +571,71 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
     if (auto b = c.Bool(*sn, "snapshot", "drop_existing")) sc.drop_existing = *b;
     if (auto b = c.Bool(*sn, "snapshot", "analyze")) sc.analyze = *b;
     if (auto n = c.Integer(*sn, "snapshot", "max_attempts", false, 1, 100)) sc.max_attempts = static_cast<int>(*n);
+  }
+
+  if (const json* sub = c.Object(doc, "", "subset", false)) {
+    c.CheckKeys(*sub, "subset", {"strategy", "percentage", "preserve_integrity", "seed_tables", "rules", "other_tables"});
+    SubsetConfig sc;
+    c.OneOf(*sub, "subset", "strategy", false, {"percentage"});
+    if (auto p = c.Number(*sub, "subset", "percentage")) {
+      if (*p <= 0 || *p > 100) {
+        c.Problem("subset.percentage", "must be a number above 0 and at most 100, got " + std::to_string(*p));
+      } else {
+        sc.percentage = *p;
+      }
+    }
+    if (auto b = c.Bool(*sub, "subset", "preserve_integrity")) sc.preserve_integrity = *b;
+    sc.seed_tables = c.StringArray(*sub, "subset", "seed_tables");
+    if (auto o = c.OneOf(*sub, "subset", "other_tables", false, {"schema", "all", "none"})) {
+      sc.other_tables = *o == "all" ? OtherTables::kAll : *o == "none" ? OtherTables::kNone : OtherTables::kSchema;
+    }
+    if (const json* rules = c.Object(*sub, "subset", "rules", false)) {
+      for (const auto& [table, rule] : rules->items()) {
+        const std::string path = "subset.rules." + table;
+        if (!rule.is_object()) {
+          c.Problem(path, "must be an object such as {\"sample\": \"1%\"}");
+          continue;
+        }
+        c.CheckKeys(rule, path, {"sample", "filter", "parent", "percentage"});
+        SubsetTableRule r;
+        if (auto sample = c.String(rule, path, "sample", false)) {
+          if (*sample == "follow_fk") {
+            r.follow_fk = true;
+          } else {
+            char* end = nullptr;
+            const double v = std::strtod(sample->c_str(), &end);
+            if (sample->empty() || sample->back() != '%' || end != sample->c_str() + sample->size() - 1 || v <= 0 ||
+                v > 100) {
+              c.Problem(path + ".sample", "must be a percentage such as \"1%\" (above 0, at most 100) or "
+                                          "\"follow_fk\"; got \"" + *sample + "\"");
+            } else {
+              r.percentage = v;
+            }
+          }
+        }
+        if (auto p = c.Number(rule, path, "percentage")) {
+          if (*p <= 0 || *p > 100) {
+            c.Problem(path + ".percentage", "must be a number above 0 and at most 100");
+          } else if (!r.percentage) {
+            r.percentage = *p;
+          }
+        }
+        if (auto f = c.String(rule, path, "filter", false)) r.filter = *f;
+        if (auto p = c.String(rule, path, "parent", false)) r.parent = *p;
+        if (!r.parent.empty() && !r.follow_fk) c.Problem(path + ".parent", "goes with \"sample\": \"follow_fk\"");
+        if (r.follow_fk && !r.filter.empty()) {
+          c.Problem(path + ".filter", "does not go with \"sample\": \"follow_fk\" (the parents choose the rows)");
+        }
+        sc.rules[table] = std::move(r);
+      }
+    }
+    bool seeded = !sc.seed_tables.empty();
+    for (const auto& [table, r] : sc.rules) seeded = seeded || r.percentage || !r.filter.empty();
+    if (!seeded) {
+      c.Problem("subset", "names no seed: list tables in seed_tables, or give a table a \"sample\" percentage or "
+                          "a \"filter\"");
+    }
+    out->subset = std::move(sc);
   }
 
   out->state_dir = "./phony-state/" + out->name;

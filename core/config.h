@@ -143,6 +143,23 @@ struct SnapshotConfig {
   int max_attempts = 3;          // a failing table is retried with backoff this many times
 };
 
+// A referentially consistent subset (`subset` in the config; issue #7,
+// docs/snapshot.md "Subsets").
+struct SubsetTableRule {
+  std::optional<double> percentage;  // "sample": "1%": a keyed, deterministic sample of the key
+  bool follow_fk = false;            // "sample": "follow_fk": the rows referencing included parent rows
+  std::string parent;                // follow_fk: only through foreign keys to this table ("" any)
+  std::string filter;                // SQL condition on the table's columns, ANDed with the sample
+};
+enum class OtherTables { kSchema, kAll, kNone };
+struct SubsetConfig {
+  double percentage = 100;                 // for seed tables without a rule of their own
+  bool preserve_integrity = true;          // every row an included row references is included
+  std::vector<std::string> seed_tables;
+  std::map<std::string, SubsetTableRule> rules;  // by table name as written
+  OtherTables other_tables = OtherTables::kSchema;  // tables neither seeded, followed nor referenced
+};
+
 struct JobConfig {
   std::string name;
   std::vector<std::string> include;  // default: every table
@@ -152,6 +169,7 @@ struct JobConfig {
   std::optional<KafkaConfig> kafka;
   ApplyConfig apply;
   SnapshotConfig snapshot;
+  std::optional<SubsetConfig> subset;
   std::string state_dir;  // default ./phony-state/<name>
   AnonymizationConfig anonymization;
   std::map<std::string, TableRule> tables;

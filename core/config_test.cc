@@ -239,11 +239,9 @@ TEST(ConfigTest, IncludePatterns) {
 
 TEST(ConfigTest, NotYetLandedFeaturesSaySo) {
   json j = ValidConfig();
-  j["subset"] = {{"strategy", "percentage"}};
   j["schedule"] = {{"type", "cron"}};
   j["source"]["ssl"] = {{"mode", "verify-full"}};
   j["source"]["credentials"] = {{"type", "ssh_tunnel"}};
-  ExpectProblem(j, "subset", "arrives with issue #7");
   ExpectProblem(j, "schedule", "arrives with issue #12");
   ExpectProblem(j, "source.ssl", "arrives with issue #11");
   ExpectProblem(j, "source.credentials", "arrives with issue #11");
@@ -381,6 +379,32 @@ TEST(ConfigTest, ApplySectionParsedAndValidated) {
   ExpectProblem(j, "apply.batch_transactions", "between 1 and");
   ExpectProblem(j, "apply.on_dead_letter", "must be one of continue, stop");
   ExpectProblem(j, "apply.batch_size", "unknown key");
+}
+
+TEST(ConfigTest, SubsetSectionParsedAndValidated) {
+  json j = ValidConfig();
+  j["subset"] = {{"strategy", "percentage"}, {"percentage", 1}, {"preserve_integrity", true},
+                 {"seed_tables", {"users"}},
+                 {"rules", {{"users", {{"sample", "2.5%"}, {"filter", "created_at > '2024-01-01'"}}},
+                            {"orders", {{"sample", "follow_fk"}, {"parent", "users"}}}}},
+                 {"other_tables", "none"}};
+  JobConfig config;
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &config).empty());
+  ASSERT_TRUE(config.subset.has_value());
+  EXPECT_EQ(config.subset->percentage, 1);
+  EXPECT_EQ(config.subset->seed_tables, std::vector<std::string>{"users"});
+  EXPECT_EQ(*config.subset->rules.at("users").percentage, 2.5);  // the per-table rule wins
+  EXPECT_EQ(config.subset->rules.at("users").filter, "created_at > '2024-01-01'");
+  EXPECT_TRUE(config.subset->rules.at("orders").follow_fk);
+  EXPECT_EQ(config.subset->rules.at("orders").parent, "users");
+  EXPECT_EQ(config.subset->other_tables, OtherTables::kNone);
+  j["subset"] = {{"percentage", 0}, {"rules", {{"users", {{"sample", "ten%"}}}, {"orders", {{"parent", "users"}}}}},
+                 {"other_tables", "some"}};
+  ExpectProblem(j, "subset.percentage", "above 0 and at most 100");
+  ExpectProblem(j, "subset.rules.users.sample", "must be a percentage such as \"1%\"");
+  ExpectProblem(j, "subset.rules.orders.parent", "goes with \"sample\": \"follow_fk\"");
+  ExpectProblem(j, "subset.other_tables", "must be one of schema, all, none");
+  ExpectProblem(j, "subset", "names no seed");
 }
 
 TEST(ConfigTest, SnapshotSectionParsedAndValidated) {

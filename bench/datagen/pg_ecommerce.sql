@@ -75,7 +75,8 @@ SELECT g,
        jsonb_build_object('newsletter', g % 2 = 0, 'language', (ARRAY['en','tr','de','fr'])[1 + g % 4],
                           'contact', jsonb_build_object('email', lower(f.v) || g || '@home.example', 'sms', g % 3 = 0)),
        CASE WHEN g % 5 = 0 THEN decode(md5('avatar' || g), 'hex') END,
-       CASE WHEN g > 10 AND g % 4 = 0 THEN g - 1 - (g * 31 % (g - 1)) END,
+       -- an earlier user who was not referred (referral chains of one step)
+       CASE WHEN g > 10 AND g % 4 = 0 THEN 1 + (g::bigint * 7919 % (g - 2)) + CASE WHEN (1 + (g::bigint * 7919 % (g - 2))) % 4 = 0 THEN 1 ELSE 0 END END,
        timestamptz '2020-01-01 00:00:00+00' + (g * 1301 % 100000000) * interval '1 second',
        timestamp '2024-01-01' + (g * 977 % 10000000) * interval '1 second'
 FROM generate_series(1, :n_users) g
@@ -94,13 +95,14 @@ CREATE TABLE addresses (
   longitude double precision,
   is_default boolean NOT NULL DEFAULT false
 );
-INSERT INTO addresses (user_id, kind, street, city, postal_code, country, latitude, longitude, is_default)
-SELECT 1 + (g * 7 % :n_users), CASE WHEN g % 3 = 0 THEN 'billing' ELSE 'shipping' END,
+INSERT INTO addresses (id, user_id, kind, street, city, postal_code, country, latitude, longitude, is_default)
+SELECT g, 1 + (g - 1) % :n_users, CASE WHEN g > :n_users THEN 'billing' ELSE 'shipping' END,
        (1 + g % 999) || ' ' || s.v, c.v, lpad((g * 13 % 100000)::text, 5, '0'),
        (ARRAY['US','TR','DE','FR','ES'])[1 + g % 5], -60 + (g * 7 % 12000) / 100.0, -170 + (g * 11 % 34000) / 100.0,
        g % 2 = 0
 FROM generate_series(1, round(:n_users * 1.5)::int) g
 JOIN streets s ON s.i = g % 16 JOIN cities c ON c.i = (g / 16) % 16;
+SELECT setval(pg_get_serial_sequence('addresses', 'id'), round(:n_users * 1.5)::int) \gset
 
 -- Catalog
 CREATE TABLE categories (
@@ -142,7 +144,7 @@ CREATE TABLE orders (
 CREATE INDEX orders_user ON orders (user_id);
 CREATE INDEX orders_placed ON orders (placed_at);
 INSERT INTO orders (id, user_id, shipping_address_id, status, customer_email, total, placed_at, delivery_window, delivery_time)
-SELECT g, u.id, 1 + (g * 5 % round(:n_users * 1.5)::int),
+SELECT g, u.id, u.id,  -- the user's own shipping address (address n belongs to user n)
        (ARRAY['pending','paid','shipped','delivered','cancelled']::order_status[])[1 + g % 5], u.email,
        0, timestamptz '2023-01-01 00:00:00+00' + (g * 613 % 60000000) * interval '1 second',
        make_interval(days => g % 5, hours => g % 24), make_time(8 + g % 10, (g * 7) % 60, 0)

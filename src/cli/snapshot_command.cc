@@ -141,6 +141,15 @@ int RunSnapshot(const SnapshotFlags& flags) {
     return ExitCodeFor(has_slot.status());
   }
   std::unique_ptr<pg::PgReplicationClient> repl;
+  if (config.subset && (*has_slot || flags.start_cdc)) {
+    std::cerr << "phony snapshot: the job has a subset: continuous CDC over a subset is not supported (changes "
+                 "would drift outside the subset's foreign-key closure)"
+              << (*has_slot ? "; the job's slot " + slot + " exists: drop it (phony teardown) or use a job without "
+                              "subset for the mirror"
+                            : "; run without --start-cdc")
+              << "\n";
+    return kExitConfig;
+  }
   if (*has_slot) {
     o.cdc_follows = true;
     spdlog::info("snapshot: slot {} exists: the copy converges with CDC replay (unique indexes and constraints wait "

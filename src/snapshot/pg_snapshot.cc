@@ -20,6 +20,8 @@
 #include "src/snapshot/copy_text.h"
 #include "src/snapshot/pg_catalog.h"
 #include "src/snapshot/pg_session.h"
+#include "src/snapshot/pg_subset.h"
+#include "src/transform/keyed.h"
 
 namespace phony::snapshot {
 
@@ -33,6 +35,7 @@ std::string Quote(const std::string& ident) { return apply::pg::QuoteIdent(ident
 std::string Qualified(const TableId& t) { return Quote(t.schema) + "." + Quote(t.table); }
 
 constexpr int64_t kPageBytes = 8192;
+constexpr size_t kSubsetChunk = 20000;  // keys per chunk of a subset table
 constexpr size_t kSendBytes = 1 << 18;  // COPY data is sent to staging in pieces of about this size
 
 // The bookkeeping of snapshot runs, in staging next to the applier's.
@@ -132,6 +135,7 @@ class SharedSnapshot {
 
 struct TableState {
   const SourceTable* src = nullptr;
+  const SubsetSelection* subset = nullptr;  // a subset copy: the rows to take
   std::string shadow;  // phony_snapshot.<shadow> while it loads
   int chunks = 1;
   int64_t pages_per_chunk = 0;
@@ -199,6 +203,22 @@ class Runner {
       PHONY_ASSIGN_OR_RETURN(ticket, SharedSnapshot::Export(exporter.get()));
     }
     PHONY_ASSIGN_OR_RETURN(catalog_, ReadSourceCatalog(exporter.get(), c_.Filter(), c_.source.database));
+    if (c_.subset) {
+      // The sample is keyed by the secret: the same rows every run, and
+      // nobody without the secret can tell which.
+      PHONY_ASSIGN_OR_RETURN(const transform::Key128 key, transform::DeriveKey(o_.secret, "subset-sample:v1"));
+      const int64_t seed = static_cast<int64_t>(transform::SipHash64(key, "seed") & 0x7fffffffffffffffULL);
+      const auto subset_start = Clock::now();
+      PHONY_ASSIGN_OR_RETURN(subset_, ComputeSubset(exporter.get(), catalog_, *c_.subset, c_.DefaultSchema(), seed));
+      size_t rows = 0;
+      for (const auto& [id, sel] : subset_.tables) {
+        rows += sel.values.size();
+        spdlog::info("snapshot: subset {}: {}{}", id.QualifiedName(), sel.how,
+                     sel.all || sel.columns.empty() ? "" : ", " + std::to_string(sel.values.size()) + " rows");
+      }
+      spdlog::info("snapshot: subset chosen in {:.1f} s ({} passes over the foreign keys, {} keyed rows)",
+                   Since(subset_start), subset_.iterations, rows);
+    }
     snapshot_ = std::make_unique<SharedSnapshot>(source_, std::move(exporter), ticket.first, ticket.second, clean);
 
     PHONY_RETURN_IF_ERROR(Plan());
@@ -278,7 +298,8 @@ class Runner {
     std::map<TableId, const SourceTable*> by_id;
     for (const SourceTable& t : catalog_.tables) by_id[t.schema.id] = &t;
     const bool unfinished = PQntuples(last.get()) == 1 && Text(last.get(), 0, 1) == "running";
-    if (unfinished && o_.restart) {
+    // A subset is chosen anew under each snapshot: its chunks cannot be kept.
+    if (unfinished && (o_.restart || c_.subset)) {
       const std::string id = Text(last.get(), 0, 0);
       PHONY_ASSIGN_OR_RETURN(PgResult shadows, s->Query("SELECT shadow FROM phony.snapshot_tables WHERE run_id = " + id +
                                                             " AND state <> 'done'",
@@ -362,7 +383,9 @@ class Runner {
     // A new run.
     std::vector<const SourceTable*> chosen;
     if (o_.only_tables.empty()) {
-      for (const SourceTable& t : catalog_.tables) chosen.push_back(&t);
+      for (const SourceTable& t : catalog_.tables) {
+        if (!c_.subset || subset_.tables.count(t.schema.id)) chosen.push_back(&t);
+      }
     } else {
       for (const std::string& name : o_.only_tables) {
         const std::string qualified = name.find('.') == std::string::npos ? c_.DefaultSchema() + "." + name : name;
@@ -408,7 +431,15 @@ class Runner {
       TableState t;
       t.src = chosen[i];
       t.shadow = "r" + std::to_string(run_id_) + "_" + std::to_string(i);
-      if (!t.src->partitioned && t.src->pages > chunk_pages) {
+      if (c_.subset) {
+        auto it = subset_.tables.find(t.src->schema.id);
+        if (it != subset_.tables.end() && !it->second.all) t.subset = &it->second;
+      }
+      if (t.subset != nullptr) {
+        if (!t.subset->columns.empty()) {
+          t.chunks = static_cast<int>(std::max<size_t>(1, (t.subset->values.size() + kSubsetChunk - 1) / kSubsetChunk));
+        }
+      } else if (!t.src->partitioned && t.src->pages > chunk_pages) {
         t.chunks = static_cast<int>(std::min<int64_t>(100000, (t.src->pages + chunk_pages - 1) / chunk_pages));
         t.pages_per_chunk = (t.src->pages + t.chunks - 1) / t.chunks;
       }
@@ -648,8 +679,11 @@ class Runner {
     std::vector<std::string> cols;
     for (const ColumnDef& c : src.schema.columns) cols.push_back(Quote(c.name));
     const std::string col_list = absl::StrJoin(cols, ", ");
-    std::string select = "SELECT " + col_list + " FROM " + (src.partitioned ? "" : "ONLY ") + Qualified(id);
-    if (t.chunks > 1) {
+    std::string select = "SELECT " + col_list + " FROM " + (src.partitioned ? "" : "ONLY ") + Qualified(id) + " t";
+    if (t.subset != nullptr) {
+      const size_t begin = static_cast<size_t>(chunk) * kSubsetChunk;
+      select += " WHERE " + SelectionCondition(src, *t.subset, begin, std::min(t.subset->values.size(), begin + kSubsetChunk));
+    } else if (t.chunks > 1) {
       const int64_t from = chunk * t.pages_per_chunk;
       select += " WHERE ctid >= '(" + std::to_string(from) + ",0)'::tid";
       if (chunk + 1 < t.chunks) select += " AND ctid < '(" + std::to_string(from + t.pages_per_chunk) + ",0)'::tid";
@@ -1080,6 +1114,7 @@ class Runner {
   std::unique_ptr<PgSession> staging_main_;
   std::unique_ptr<SharedSnapshot> snapshot_;
   SourceCatalog catalog_;
+  SubsetPlan subset_;
   bool apply_progress_exists_ = false;
   int64_t run_id_ = 0;
   int workers_ = 1;

@@ -266,6 +266,60 @@ TEST_F(PgSnapshotTest, KilledCopyResumesToTheSameResult) {
   EXPECT_EQ(One(dst.get(), "SELECT state FROM phony.snapshot_runs ORDER BY run_id DESC LIMIT 1"), "done");
 }
 
+TEST_F(PgSnapshotTest, SubsetsKeepEveryForeignKeyAndChooseTheSameRowsEveryRun) {
+  auto subset = [](double percentage) {
+    return json{{"subset",
+                 {{"percentage", percentage},
+                  {"seed_tables", {"users"}},
+                  {"rules", {{"orders", {{"sample", "follow_fk"}, {"parent", "users"}}},
+                             {"order_items", {{"sample", "follow_fk"}, {"parent", "orders"}}},
+                             {"payments", {{"sample", "follow_fk"}, {"parent", "orders"}}},
+                             {"reviews", {{"sample", "follow_fk"}, {"parent", "users"}}},
+                             {"employees", {{"sample", "10%"}}}}}}}};
+  };
+  PgConn src = Db(tag_);
+  for (const double pct : {10.0, 1.0}) {
+    SCOPED_TRACE(pct);
+    const std::string a = Config(tag_ + "-sa", tag_ + "_a", subset(pct));
+    const std::string b = Config(tag_ + "-sb", tag_ + "_b", subset(pct));
+    ASSERT_EQ(Snapshot(a, "subset_a.log"), 0) << ReadFile(dir_ + "/subset_a.log");
+    ASSERT_EQ(Snapshot(b, "subset_b.log"), 0) << ReadFile(dir_ + "/subset_b.log");
+    PgConn dst = Db(tag_ + "_a");
+    // Every foreign key was created and validated: no row references a row
+    // the subset left out (cycles and self-references included).
+    EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"),
+              One(src.get(), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"));
+    EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM orders o LEFT JOIN users u ON u.id = o.user_id WHERE u.id IS NULL"),
+              "0");
+    // About the asked share of users (plus the ones referenced), and the
+    // same rows (and fakes) in two runs of two jobs.
+    const double users = std::stod(One(dst.get(), "SELECT count(*) FROM users"));
+    const double all = std::stod(One(src.get(), "SELECT count(*) FROM users"));
+    EXPECT_GT(users, 0);
+    EXPECT_LT(users, all * pct / 100 * 2.5 + 3);
+    EXPECT_EQ(Digest(tag_ + "_a"), Digest(tag_ + "_b"));
+    // follow_fk is complete: every order of an included user is there, with
+    // its items; tables nobody chose are there, empty.
+    std::string ids;
+    for (const auto& r : PgQuery(dst.get(), "SELECT id FROM users")) ids += (ids.empty() ? "" : ",") + r[0];
+    EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM orders"),
+              One(src.get(), "SELECT count(*) FROM orders WHERE user_id IN (" + ids + ")"));
+    EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM order_items"),
+              One(src.get(), "SELECT count(*) FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.user_id "
+                             "IN (" + ids + ")"));
+    EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM support_tickets"), "0");
+    // The FK cycle: employees sampled, their departments (and those
+    // departments' heads) pulled in.
+    EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM departments d LEFT JOIN employees e ON e.id = d.head_employee_id "
+                             "WHERE d.head_employee_id IS NOT NULL AND e.id IS NULL"),
+              "0");
+    EXPECT_NE(One(dst.get(), "SELECT count(*) FROM departments"), "0");
+  }
+  // No CDC over a subset.
+  EXPECT_EQ(Snapshot(Config(tag_ + "-sc", tag_ + "_b", subset(5)), "subset_cdc.log", {"--start-cdc"}), 1);
+  EXPECT_NE(ReadFile(dir_ + "/subset_cdc.log").find("continuous CDC over a subset is not supported"), std::string::npos);
+}
+
 TEST_F(PgSnapshotTest, CopyDuringWritesConvergesWithCdcReplay) {
   const std::string brokers = Broker("start", dir_ + "/broker");
   const std::string config = Config(tag_, tag_ + "_a", {{"kafka", {{"brokers", brokers}}},
