@@ -50,6 +50,15 @@ c["target"].update(port=port, database="phony_dst"); c["target"].pop("password_r
 c["state"]["dir"] = d + "/state"
 c["snapshot"] = {"analyze": False}
 json.dump(c, open(d + "/job.json", "w"))
+# The same job on a 1% subset: 1% of users, their orders, items, payments and
+# reviews, and every row those reference.
+c["name"] = "bench-subset"; c["target"]["database"] = "phony_sub"; c["state"]["dir"] = d + "/state-subset"
+c["subset"] = {"percentage": 1, "seed_tables": ["users"],
+               "rules": {"orders": {"sample": "follow_fk", "parent": "users"},
+                         "order_items": {"sample": "follow_fk", "parent": "orders"},
+                         "payments": {"sample": "follow_fk", "parent": "orders"},
+                         "reviews": {"sample": "follow_fk", "parent": "users"}}}
+json.dump(c, open(d + "/subset.json", "w"))
 PY
 fi
 "${psql[@]}" -d src -c "VACUUM ANALYZE" -c CHECKPOINT
@@ -91,3 +100,10 @@ dst_rows=$("${psql[@]}" -d phony_dst -c "SELECT sum(c) FROM (SELECT (xpath('/row
 echo "rows in staging: $dst_rows"
 printf 'best of %d: pg_dump | psql %.2f s, phony snapshot %.2f s; time ratio phony / pg_dump|psql: %.2f\n' \
   "$rounds" "$best_dump" "$best_phony" "$(awk -v a="$best_phony" -v b="$best_dump" 'BEGIN { print a / b }')"
+if [ "$mode" = ecommerce ]; then
+  "${psql[@]}" -c "DROP DATABASE IF EXISTS phony_sub" -c "CREATE DATABASE phony_sub" -c CHECKPOINT
+  run subset "build/phony snapshot --config '$dir/subset.json' --quiet"
+  report "phony 1% subset"
+  grep -E "^run|problem" "$dir/subset.out" || true
+  printf 'subset time / full phony time: %.3f\n' "$(awk -v a="$secs" -v b="$best_phony" 'BEGIN { print a / b }')"
+fi

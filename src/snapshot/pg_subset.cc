@@ -61,7 +61,24 @@ std::string Condition(const SourceTable& t, const std::vector<std::string>& cols
              t.schema.columns[static_cast<size_t>(i)].type_name + "[])";
     }
   }
-  return TupleExpr(cols) + " = ANY(" + ArrayLiteral(values, begin, end) + "::text[])";
+  std::string cond = TupleExpr(cols) + " = ANY(" + ArrayLiteral(values, begin, end) + "::text[])";
+  // Several columns compare as row text, which no index serves; an integer
+  // first column also compares typed, so an index starting with it does.
+  const int first = t.schema.ColumnIndex(cols[0]);
+  const uint32_t type = first >= 0 ? t.schema.columns[static_cast<size_t>(first)].type_id : 0;
+  if (type == 20 || type == 21 || type == 23) {  // int8, int2, int4
+    std::set<std::string> prefixes;
+    for (size_t i = begin; i < end; ++i) {
+      const std::string& v = values[i];  // "(12,3)"
+      const size_t comma = v.find(',');
+      if (v.size() < 3 || v[0] != '(' || comma == std::string::npos) return cond;
+      prefixes.insert(v.substr(1, comma - 1));
+    }
+    const std::vector<std::string> list(prefixes.begin(), prefixes.end());
+    cond = Quote(cols[0]) + " = ANY(" + ArrayLiteral(list, 0, list.size()) + "::" +
+           t.schema.columns[static_cast<size_t>(first)].type_name + "[]) AND " + cond;
+  }
+  return cond;
 }
 
 struct Edge {
