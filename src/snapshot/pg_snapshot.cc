@@ -276,9 +276,12 @@ class Runner {
     if (all_done) {
       PHONY_RETURN_IF_ERROR(Sequences());
       PHONY_RETURN_IF_ERROR(Constraints());
-      PHONY_RETURN_IF_ERROR(staging_main_->Run("UPDATE phony.snapshot_runs SET state = 'done', finished_at = now(), "
+      // The chunk records served resuming; the tables' records stay as history.
+      PHONY_RETURN_IF_ERROR(staging_main_->Run("BEGIN; UPDATE phony.snapshot_runs SET state = 'done', finished_at = now(), "
                                                "snapshot_lsn = '" + report_.snapshot_lsn + "' WHERE run_id = " +
-                                                   std::to_string(run_id_),
+                                                   std::to_string(run_id_) +
+                                                   "; DELETE FROM phony.snapshot_chunks WHERE run_id <= " +
+                                                   std::to_string(run_id_) + "; COMMIT",
                                                "finishing the run"));
     } else {
       report_.problems.push_back("some tables failed; rerun phony snapshot to resume them (finished chunks are kept)");

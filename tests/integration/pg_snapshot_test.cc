@@ -264,6 +264,7 @@ TEST_F(PgSnapshotTest, KilledCopyResumesToTheSameResult) {
   // keyless table started over.
   EXPECT_EQ(Digest(tag_ + "_b"), reference);
   EXPECT_EQ(One(dst.get(), "SELECT state FROM phony.snapshot_runs ORDER BY run_id DESC LIMIT 1"), "done");
+  EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM phony.snapshot_chunks"), "0") << "a finished run keeps no chunk records";
 }
 
 TEST_F(PgSnapshotTest, SubsetsKeepEveryForeignKeyAndChooseTheSameRowsEveryRun) {
