@@ -63,6 +63,15 @@ inline const char* FkActionSql(FkAction a) {
   }
 }
 
+// PostgreSQL's pg_constraint.confdeltype / confupdtype letter as an FkAction.
+inline FkAction FkActionFromPgCode(std::string_view code) {
+  if (code == "r") return FkAction::kRestrict;
+  if (code == "c") return FkAction::kCascade;
+  if (code == "n") return FkAction::kSetNull;
+  if (code == "d") return FkAction::kSetDefault;
+  return FkAction::kNoAction;
+}
+
 struct ForeignKey {
   std::string name;
   std::vector<std::string> columns;

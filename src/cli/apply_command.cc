@@ -41,17 +41,10 @@ class KafkaSource : public apply::ApplySource {
 }  // namespace
 
 int RunApply(const ApplyFlags& flags) {
-  auto config_or = LoadJobConfigFile(flags.config_path);
-  if (!config_or.ok()) {
-    std::cerr << config_or.status().message() << "\n";
-    return kExitConfig;
-  }
-  const JobConfig& config = *config_or;
-  ResolvedSecrets secrets;
-  if (auto problems = ResolveSecrets(config, &secrets); !problems.empty()) {
-    std::cerr << "phony apply: " << flags.config_path << ":\n" << JoinProblems(problems) << "\n";
-    return kExitConfig;
-  }
+  auto loaded = LoadJob(flags.config_path, "apply");
+  if (!loaded) return kExitConfig;
+  const JobConfig& config = loaded->config;
+  const ResolvedSecrets& secrets = loaded->secrets;
   if (!config.kafka) {
     std::cerr << "phony apply: " << flags.config_path
               << ": the job has no kafka section; without Kafka the stages run together in one process "

@@ -80,17 +80,10 @@ class ProgressDisplay {
 }  // namespace
 
 int RunSnapshot(const SnapshotFlags& flags) {
-  auto config_or = LoadJobConfigFile(flags.config_path);
-  if (!config_or.ok()) {
-    std::cerr << config_or.status().message() << "\n";
-    return kExitConfig;
-  }
-  const JobConfig& config = *config_or;
-  ResolvedSecrets secrets;
-  if (auto problems = ResolveSecrets(config, &secrets); !problems.empty()) {
-    std::cerr << "phony snapshot: " << flags.config_path << ":\n" << JoinProblems(problems) << "\n";
-    return kExitConfig;
-  }
+  auto loaded = LoadJob(flags.config_path, "snapshot");
+  if (!loaded) return kExitConfig;
+  const JobConfig& config = loaded->config;
+  const ResolvedSecrets& secrets = loaded->secrets;
   const std::string source_password = secrets.source_password ? secrets.source_password->value() : "";
   const std::string target_password = secrets.target_password ? secrets.target_password->value() : "";
   if (!config.source.is_postgres() || !config.target.is_postgres()) {

@@ -5,8 +5,12 @@
 
 #include <atomic>
 #include <csignal>
+#include <iostream>
+#include <optional>
+#include <string>
 
 #include "absl/status/status.h"
+#include "core/config.h"
 
 namespace phony::cli {
 
@@ -30,6 +34,27 @@ inline int ExitCodeFor(const absl::Status& s) {
   if (s.code() == absl::StatusCode::kDataLoss) return kExitCorrupt;
   if (s.code() == absl::StatusCode::kInvalidArgument) return kExitConfig;
   return kExitServer;
+}
+
+// What a stage command loads first: the job config and its secrets. Prints
+// every problem (the config's, then the secrets') and returns nullopt: the
+// command then exits with kExitConfig.
+struct LoadedJob {
+  JobConfig config;
+  ResolvedSecrets secrets;
+};
+inline std::optional<LoadedJob> LoadJob(const std::string& path, const char* command) {
+  auto config = LoadJobConfigFile(path);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return std::nullopt;
+  }
+  LoadedJob out{*std::move(config), {}};
+  if (auto problems = ResolveSecrets(out.config, &out.secrets); !problems.empty()) {
+    std::cerr << "phony " << command << ": " << path << ":\n" << JoinProblems(problems) << "\n";
+    return std::nullopt;
+  }
+  return out;
 }
 
 }  // namespace phony::cli

@@ -30,25 +30,6 @@ std::atomic<bool>& g_stop = StopFlag();
 
 using transform::StoreLedger;
 
-// What every command of this file loads first: the config and the secret.
-struct Loaded {
-  JobConfig config;
-  ResolvedSecrets secrets;
-};
-std::optional<Loaded> Load(const std::string& path, const char* command) {
-  auto config = LoadJobConfigFile(path);
-  if (!config.ok()) {
-    std::cerr << config.status().message() << "\n";
-    return std::nullopt;
-  }
-  Loaded out{*std::move(config), {}};
-  if (auto problems = ResolveSecrets(out.config, &out.secrets); !problems.empty()) {
-    std::cerr << "phony " << command << ": " << path << ":\n" << JoinProblems(problems) << "\n";
-    return std::nullopt;
-  }
-  return out;
-}
-
 // The state directory and the mapping store over it.
 struct MappingState {
   std::unique_ptr<StateStore> state;
@@ -153,7 +134,7 @@ class Processor {
 }  // namespace
 
 int RunTransform(const TransformFlags& flags) {
-  auto loaded = Load(flags.config_path, "transform");
+  auto loaded = LoadJob(flags.config_path, "transform");
   if (!loaded) return kExitConfig;
   const JobConfig& config = loaded->config;
   if (!config.kafka) {
@@ -279,7 +260,7 @@ int RunTransform(const TransformFlags& flags) {
 }
 
 int RunPreview(const PreviewFlags& flags) {
-  auto loaded = Load(flags.config_path, "preview");
+  auto loaded = LoadJob(flags.config_path, "preview");
   if (!loaded) return kExitConfig;
   const JobConfig& config = loaded->config;
   if (!config.source.is_postgres()) {
@@ -358,7 +339,7 @@ int RunPreview(const PreviewFlags& flags) {
 }
 
 int RunMappingOverride(const MappingFlags& flags) {
-  auto loaded = Load(flags.config_path, "mapping");
+  auto loaded = LoadJob(flags.config_path, "mapping");
   if (!loaded) return kExitConfig;
   std::string original = flags.original;
   if (original == "-") {

@@ -17,14 +17,7 @@ namespace {
 
 uint32_t ToOid(const std::string& s) { return static_cast<uint32_t>(std::strtoul(s.c_str(), nullptr, 10)); }
 
-std::string Quote(const std::string& ident) {
-  std::string out = "\"";
-  for (char c : ident) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
+std::string Quote(const std::string& ident) { return QuoteIdent(ident); }
 
 std::string Literal(const std::string& text) {
   std::string out = "'";
@@ -35,13 +28,6 @@ std::string Literal(const std::string& text) {
   return out + "'";
 }
 
-FkAction ActionFromCode(const std::string& code) {
-  if (code == "r") return FkAction::kRestrict;
-  if (code == "c") return FkAction::kCascade;
-  if (code == "n") return FkAction::kSetNull;
-  if (code == "d") return FkAction::kSetDefault;
-  return FkAction::kNoAction;
-}
 
 std::string OidArray(const std::vector<uint32_t>& oids) {
   std::string out = "{";
@@ -348,8 +334,8 @@ absl::StatusOr<SourceCatalog> ReadSourceCatalog(PgSession* s, const TableFilter&
     fk.columns = absl::StrSplit(Text(cons.get(), i, 6), '\x01');
     fk.referenced = TableId{database, Text(cons.get(), i, 4), Text(cons.get(), i, 5)};
     fk.referenced_columns = absl::StrSplit(Text(cons.get(), i, 7), '\x01');
-    fk.on_delete = ActionFromCode(Text(cons.get(), i, 8));
-    fk.on_update = ActionFromCode(Text(cons.get(), i, 9));
+    fk.on_delete = FkActionFromPgCode(Text(cons.get(), i, 8));
+    fk.on_update = FkActionFromPgCode(Text(cons.get(), i, 9));
     t.schema.foreign_keys.push_back(std::move(fk));
     t.foreign_keys.push_back(std::move(c));
   }

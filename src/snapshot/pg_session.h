@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/schema.h"
 
 namespace phony::snapshot {
 
@@ -53,6 +54,17 @@ class PgSession {
   PGconn* conn_;
   std::string role_;  // "source" or "staging", for messages
 };
+
+// "name" with embedded quotes doubled, and "schema"."table".
+inline std::string QuoteIdent(const std::string& ident) {
+  std::string out = "\"";
+  for (char c : ident) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+inline std::string QualifiedIdent(const TableId& t) { return QuoteIdent(t.schema) + "." + QuoteIdent(t.table); }
 
 // Text of column `col` of row `row`.
 inline std::string Text(PGresult* r, int row, int col) {

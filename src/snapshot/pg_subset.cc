@@ -11,16 +11,7 @@ namespace phony::snapshot {
 
 namespace {
 
-std::string Quote(const std::string& ident) {
-  std::string out = "\"";
-  for (char c : ident) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-std::string Qualified(const TableId& t) { return Quote(t.schema) + "." + Quote(t.table); }
+std::string Quote(const std::string& ident) { return QuoteIdent(ident); }
 
 // The text of `cols` of a row: "c"::text, or row("a", "b")::text; NULL when
 // any of them is NULL (such a reference references nothing).
@@ -289,7 +280,7 @@ class Subsetter {
     for (size_t e : w.out) exprs.push_back(TupleExpr(edges_[e].fk->columns));
     for (size_t e : w.in) exprs.push_back(TupleExpr(edges_[e].fk->referenced_columns));
     const std::string sql = "SELECT " + absl::StrJoin(exprs, ", ") + " FROM " + (w.t->partitioned ? "" : "ONLY ") +
-                            Qualified(w.t->schema.id) + " t WHERE " + condition;
+                            QualifiedIdent(w.t->schema.id) + " t WHERE " + condition;
     PHONY_ASSIGN_OR_RETURN(PgResult r, s_->Query(sql, what + " " + w.t->schema.id.QualifiedName()));
     spdlog::debug("snapshot: subset: {} {}: {} rows", what, w.t->schema.id.QualifiedName(), PQntuples(r.get()));
     for (int row = 0; row < PQntuples(r.get()); ++row) {
@@ -310,7 +301,7 @@ class Subsetter {
   // A table taken whole: only the references it makes and can receive.
   absl::Status FetchAll(size_t i) {
     Work& w = work_[i];
-    const std::string from = std::string(w.t->partitioned ? "" : "ONLY ") + Qualified(w.t->schema.id);
+    const std::string from = std::string(w.t->partitioned ? "" : "ONLY ") + QualifiedIdent(w.t->schema.id);
     for (size_t e : w.out) {
       PHONY_ASSIGN_OR_RETURN(PgResult r, s_->Query("SELECT DISTINCT " + TupleExpr(edges_[e].fk->columns) + " FROM " +
                                                        from + " WHERE " + TupleExpr(edges_[e].fk->columns) +

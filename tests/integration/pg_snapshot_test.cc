@@ -97,6 +97,15 @@ class PgSnapshotTest : public ::testing::Test {
   PgConn Db(const std::string& name) { return ConnectPg("PG15", false, "dbname=" + name); }
   static std::string One(PGconn* c, const std::string& sql) { return PgQuery(c, sql).at(0).at(0); }
 
+  // The Kafka pipeline, stage after stage, until each has been idle 4 s.
+  void Replay(const std::string& config, const std::string& round) {
+    for (const std::string stage : {"capture", "transform", "apply"}) {
+      const std::string log = stage + round + ".log";
+      const pid_t pid = Spawn({stage, "--config", config, "--stop-after-idle", "4"}, log);
+      ASSERT_EQ(::phony::testing::WaitForExit(pid, 240), 0) << stage << ":\n" << ReadFile(dir_ + "/" + log);
+    }
+  }
+
   // An order-independent digest of every row of every table.
   std::map<std::string, std::string> Digest(const std::string& db) {
     PgConn c = Db(db);
@@ -359,10 +368,7 @@ TEST_F(PgSnapshotTest, CopyDuringWritesConvergesWithCdcReplay) {
   EXPECT_GT(writes.load(), 100);
 
   // CDC from the slot's consistent point: capture, transform, apply.
-  for (const std::string stage : {"capture", "transform", "apply"}) {
-    const pid_t pid = Spawn({stage, "--config", config, "--stop-after-idle", "4"}, stage + ".log");
-    ASSERT_EQ(::phony::testing::WaitForExit(pid, 240), 0) << stage << ":\n" << ReadFile(dir_ + "/" + stage + ".log");
-  }
+  ASSERT_NO_FATAL_FAILURE(Replay(config, ""));
 
   // A copy of the source as it is now, by a job without CDC.
   ASSERT_EQ(Snapshot(Config(tag_ + "-now", tag_ + "_b"), "now.log"), 0) << ReadFile(dir_ + "/now.log");
@@ -384,10 +390,7 @@ TEST_F(PgSnapshotTest, CopyDuringWritesConvergesWithCdcReplay) {
   EXPECT_EQ(One(dst.get(), "SELECT string_agg(next_offset::text, ',') FROM phony.apply_progress"), progress)
       << "nothing to rewind to before the writes above: the mark is the progress the stages left";
   EXPECT_NE(One(dst.get(), "SELECT count(*) FROM phony.deferred_ddl WHERE done_at IS NULL"), "0");
-  for (const std::string stage : {"capture", "transform", "apply"}) {
-    const pid_t pid = Spawn({stage, "--config", config, "--stop-after-idle", "4"}, stage + "2.log");
-    ASSERT_EQ(::phony::testing::WaitForExit(pid, 240), 0) << stage << ":\n" << ReadFile(dir_ + "/" + stage + "2.log");
-  }
+  ASSERT_NO_FATAL_FAILURE(Replay(config, "2"));
   ASSERT_EQ(Snapshot(Config(tag_ + "-now", tag_ + "_b"), "now2.log"), 0) << ReadFile(dir_ + "/now2.log");
   const auto mirrored2 = Digest(tag_ + "_a");
   const auto now2 = Digest(tag_ + "_b");

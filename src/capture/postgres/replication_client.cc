@@ -369,13 +369,6 @@ absl::StatusOr<std::vector<uint32_t>> PgReplicationClient::PublishedColumnTypes(
 
 namespace {
 // pg_constraint.confdeltype / confupdtype.
-FkAction FkActionFromCode(const std::string& code) {
-  if (code == "r") return FkAction::kRestrict;
-  if (code == "c") return FkAction::kCascade;
-  if (code == "n") return FkAction::kSetNull;
-  if (code == "d") return FkAction::kSetDefault;
-  return FkAction::kNoAction;
-}
 }  // namespace
 
 absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSchema* schema) {
@@ -431,8 +424,8 @@ absl::Status PgReplicationClient::DescribeTable(uint32_t relation_oid, TableSche
     fk.columns = SplitOnSoh(f[1]);
     fk.referenced = TableId{schema->id.database, f[2], f[3]};
     fk.referenced_columns = SplitOnSoh(f[4]);
-    fk.on_delete = FkActionFromCode(f[5]);
-    fk.on_update = FkActionFromCode(f[6]);
+    fk.on_delete = FkActionFromPgCode(f[5]);
+    fk.on_update = FkActionFromPgCode(f[6]);
     schema->foreign_keys.push_back(std::move(fk));
   }
   return absl::OkStatus();
