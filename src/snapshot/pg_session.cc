@@ -1,6 +1,10 @@
 #include "src/snapshot/pg_session.h"
 
+#include <chrono>
+#include <thread>
 #include <utility>
+
+#include "spdlog/spdlog.h"
 
 namespace phony::snapshot {
 
@@ -70,6 +74,22 @@ absl::StatusOr<PgResult> PgSession::Query(const std::string& sql, const std::str
     return ErrorFor(r.get(), what);
   }
   return r;
+}
+
+absl::StatusOr<std::unique_ptr<PgSession>> ConnectWithRetry(const PgEndpoint& endpoint, const std::string& role,
+                                                            int attempts, const std::atomic<bool>* stop) {
+  auto backoff = std::chrono::milliseconds(1000);
+  for (int attempt = 1;; ++attempt) {
+    auto session = PgSession::Connect(endpoint, role);
+    if (session.ok() || !absl::IsUnavailable(session.status()) || attempt >= attempts) return session;
+    spdlog::warn("snapshot: {} (attempt {} of {}); retrying in {} s", std::string(session.status().message()),
+                 attempt, attempts, backoff.count() / 1000);
+    for (auto waited = std::chrono::milliseconds(0); waited < backoff; waited += std::chrono::milliseconds(100)) {
+      if (stop && stop->load()) return session;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+  }
 }
 
 }  // namespace phony::snapshot

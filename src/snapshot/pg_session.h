@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,12 @@ class PgSession {
   PGconn* conn_;
   std::string role_;  // "source" or "staging", for messages
 };
+
+// PgSession::Connect, retried with backoff (1 s doubling to 30 s, each
+// retry logged) while the server is unreachable, up to `attempts` tries or
+// until `*stop` is set.
+absl::StatusOr<std::unique_ptr<PgSession>> ConnectWithRetry(const PgEndpoint& endpoint, const std::string& role,
+                                                            int attempts, const std::atomic<bool>* stop = nullptr);
 
 // "name" with embedded quotes doubled, and "schema"."table".
 inline std::string QuoteIdent(const std::string& ident) {

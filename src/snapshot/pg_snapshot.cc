@@ -178,7 +178,8 @@ class Runner {
     staging_ = Endpoint(c_.target, o_.target_password,
                         "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c client_encoding=UTF8");
 
-    PHONY_ASSIGN_OR_RETURN(staging_main_, PgSession::Connect(staging_, "staging"));
+    const int attempts = std::max(10, c_.snapshot.max_attempts);
+    PHONY_ASSIGN_OR_RETURN(staging_main_, ConnectWithRetry(staging_, "staging", attempts, o_.stop));
     PHONY_RETURN_IF_ERROR(staging_main_->Run(kBookkeeping, "creating phony's snapshot bookkeeping"));
 
     // The applier's progress before any snapshot of this run: swapped tables
@@ -189,7 +190,7 @@ class Runner {
     apply_progress_exists_ = Text(has_progress.get(), 0, 0) == "t";
 
     // The source snapshot and the catalog as of it.
-    PHONY_ASSIGN_OR_RETURN(auto exporter, PgSession::Connect(source_, "source"));
+    PHONY_ASSIGN_OR_RETURN(auto exporter, ConnectWithRetry(source_, "source", attempts, o_.stop));
     PHONY_RETURN_IF_ERROR(exporter->Run("SET search_path = ''", "setting the catalog session"));
     std::pair<std::string, Lsn> ticket;
     bool clean = false;
@@ -1216,7 +1217,8 @@ namespace phony::snapshot {
 
 absl::StatusOr<bool> SourceHasSlot(const JobConfig& config, const std::string& source_password,
                                    const std::string& slot) {
-  PHONY_ASSIGN_OR_RETURN(auto s, PgSession::Connect(Endpoint(config.source, source_password, ""), "source"));
+  PHONY_ASSIGN_OR_RETURN(auto s, ConnectWithRetry(Endpoint(config.source, source_password, ""), "source",
+                                                  std::max(10, config.snapshot.max_attempts)));
   PHONY_ASSIGN_OR_RETURN(PgResult r, s->Query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1",
                                               "looking for the job's slot", {slot}));
   return Text(r.get(), 0, 0) != "0";

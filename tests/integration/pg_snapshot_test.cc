@@ -276,6 +276,27 @@ TEST_F(PgSnapshotTest, KilledCopyResumesToTheSameResult) {
   EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM phony.snapshot_chunks"), "0") << "a finished run keeps no chunk records";
 }
 
+TEST_F(PgSnapshotTest, StagingDownAtStartIsRetriedWithBackoff) {
+  // A staging server of the test's own, down when the copy starts.
+  const std::string port = ::phony::testing::RunScript("pg_server.sh start " + dir_ + "/staging");
+  {
+    PgConn c(PQconnectdb(("host=127.0.0.1 port=" + port + " user=postgres dbname=postgres").c_str()));
+    ASSERT_EQ(PQstatus(c.get()), CONNECTION_OK) << PQerrorMessage(c.get());
+    PgQuery(c.get(), "CREATE DATABASE staging");
+  }
+  ::phony::testing::RunScript("pg_server.sh stop " + dir_ + "/staging");
+  const std::string config = Config(tag_ + "-down", "staging", {{"target", {{"port", std::stoi(port)}}}});
+  const pid_t pid = Spawn({"snapshot", "--config", config, "--quiet"}, "down.log");
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  ::phony::testing::RunScript("pg_server.sh start " + dir_ + "/staging");
+  const int rc = ::phony::testing::WaitForExit(pid, 120);
+  const std::string log = ReadFile(dir_ + "/down.log");
+  ::phony::testing::RunScript("pg_server.sh kill " + dir_ + "/staging");
+  EXPECT_EQ(rc, 0) << log;
+  EXPECT_NE(log.find("connecting to the staging 127.0.0.1:" + port + "/staging"), std::string::npos) << log;
+  EXPECT_NE(log.find("(attempt 2 of 10); retrying in 2 s"), std::string::npos) << log;
+}
+
 TEST_F(PgSnapshotTest, SubsetsKeepEveryForeignKeyAndChooseTheSameRowsEveryRun) {
   auto subset = [](double percentage) {
     return json{{"subset",
