@@ -346,6 +346,17 @@ TEST_F(PgSnapshotTest, SubsetsKeepEveryForeignKeyAndChooseTheSameRowsEveryRun) {
               "0");
     EXPECT_NE(One(dst.get(), "SELECT count(*) FROM departments"), "0");
   }
+  // Names that match no table are errors naming the key, before anything is copied.
+  json bad = subset(5);
+  bad["subset"]["rules"]["nosuch"] = {{"sample", "follow_fk"}};
+  EXPECT_EQ(Snapshot(Config(tag_ + "-sd", tag_ + "_b", bad), "subset_bad.log"), 1);
+  EXPECT_NE(ReadFile(dir_ + "/subset_bad.log").find("subset.rules.nosuch: public.nosuch is not a source table"),
+            std::string::npos)
+      << ReadFile(dir_ + "/subset_bad.log");
+  EXPECT_EQ(Snapshot(Config(tag_ + "-sa", tag_ + "_a"), "tables_bad.log", {"--tables", "nosuch"}), 1);
+  EXPECT_NE(ReadFile(dir_ + "/tables_bad.log").find("--tables: public.nosuch is not a source table"),
+            std::string::npos)
+      << ReadFile(dir_ + "/tables_bad.log");
   // No CDC over a subset.
   EXPECT_EQ(Snapshot(Config(tag_ + "-sc", tag_ + "_b", subset(5)), "subset_cdc.log", {"--start-cdc"}), 1);
   EXPECT_NE(ReadFile(dir_ + "/subset_cdc.log").find("continuous CDC over a subset is not supported"), std::string::npos);
