@@ -564,13 +564,14 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
   }
 
   if (const json* sn = c.Object(doc, "", "snapshot", false)) {
-    c.CheckKeys(*sn, "snapshot", {"workers", "chunk_mb", "drop_existing", "analyze", "max_attempts"});
+    c.CheckKeys(*sn, "snapshot", {"workers", "chunk_mb", "drop_existing", "analyze", "max_attempts", "on_run"});
     SnapshotConfig& sc = out->snapshot;
     if (auto n = c.Integer(*sn, "snapshot", "workers", false, 1, 16)) sc.workers = static_cast<int>(*n);
     if (auto n = c.Integer(*sn, "snapshot", "chunk_mb", false, 1, 65536)) sc.chunk_mb = *n;
     if (auto b = c.Bool(*sn, "snapshot", "drop_existing")) sc.drop_existing = *b;
     if (auto b = c.Bool(*sn, "snapshot", "analyze")) sc.analyze = *b;
     if (auto n = c.Integer(*sn, "snapshot", "max_attempts", false, 1, 100)) sc.max_attempts = static_cast<int>(*n);
+    if (auto s = c.OneOf(*sn, "snapshot", "on_run", false, {"auto", "always", "never"})) sc.on_run = *s;
   }
 
   if (const json* sub = c.Object(doc, "", "subset", false)) {

@@ -141,6 +141,10 @@ struct SnapshotConfig {
   bool drop_existing = true;     // replace staging tables that exist (false: refuse)
   bool analyze = true;           // ANALYZE each table after the load (timed separately)
   int max_attempts = 3;          // a failing table is retried with backoff this many times
+  // When `phony run` takes a snapshot first: "auto" when staging holds no
+  // finished snapshot of the job, "always" at every start, "never" (stream
+  // only; staging was filled some other way).
+  std::string on_run = "auto";
 };
 
 // A referentially consistent subset (`subset` in the config; issue #7,

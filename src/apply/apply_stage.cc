@@ -402,6 +402,9 @@ absl::Status ApplyStage::ProcessChange(const StreamPartition& sp, ChangeEvent& e
 absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, Event& event, const Delivery& delivery) {
   const EventPosition& pos = PositionOf(event);
   if (part.applied_pos && pos <= *part.applied_pos) {
+    // A re-delivered schema event still describes its version: later
+    // events (past the stored position) may use it.
+    if (const auto* s = std::get_if<SchemaEvent>(&event)) LearnSchema(s->schema);
     ++stats_.skipped;
     return absl::OkStatus();
   }

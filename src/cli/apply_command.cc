@@ -40,6 +40,33 @@ class KafkaSource : public apply::ApplySource {
 
 }  // namespace
 
+std::unique_ptr<apply::StagingWriter> MakeStagingWriter(const JobConfig& config, const ResolvedSecrets& secrets) {
+  const std::string password = secrets.target_password ? std::string(secrets.target_password->value()) : "";
+  if (config.target.is_postgres()) {
+    return std::make_unique<apply::PgWriter>(apply::PgWriterOptions{.host = config.target.host,
+                                                                    .port = config.target.port,
+                                                                    .database = config.target.database,
+                                                                    .user = config.target.user,
+                                                                    .password = password,
+                                                                    .source_is_postgres = config.source.is_postgres()});
+  }
+  return std::make_unique<apply::MyWriter>(apply::MyWriterOptions{.host = config.target.host,
+                                                                  .port = config.target.port,
+                                                                  .user = config.target.user,
+                                                                  .password = password,
+                                                                  .source_is_postgres = config.source.is_postgres()});
+}
+
+apply::ApplyOptions ApplyOptionsFor(const JobConfig& config, int partitions) {
+  const ApplyConfig& ac = config.apply;
+  return {.batch_transactions = static_cast<size_t>(ac.batch_transactions),
+          .batch_rows = static_cast<size_t>(ac.batch_rows),
+          .batch_delay = absl::Milliseconds(ac.batch_delay_ms),
+          .chunk_rows = static_cast<size_t>(ac.chunk_rows),
+          .stop_on_dead_letter = ac.stop_on_dead_letter,
+          .partitions = static_cast<size_t>(partitions)};
+}
+
 int RunApply(const ApplyFlags& flags) {
   auto loaded = LoadJob(flags.config_path, "apply");
   if (!loaded) return kExitConfig;
@@ -61,29 +88,8 @@ int RunApply(const ApplyFlags& flags) {
   InstallStopSignals();
   std::atomic<bool>& stop = StopFlag();
 
-  const std::string password = secrets.target_password ? std::string(secrets.target_password->value()) : "";
-  std::unique_ptr<apply::StagingWriter> writer;
-  if (config.target.is_postgres()) {
-    writer = std::make_unique<apply::PgWriter>(apply::PgWriterOptions{.host = config.target.host,
-                                                                      .port = config.target.port,
-                                                                      .database = config.target.database,
-                                                                      .user = config.target.user,
-                                                                      .password = password,
-                                                                      .source_is_postgres = config.source.is_postgres()});
-  } else {
-    writer = std::make_unique<apply::MyWriter>(apply::MyWriterOptions{.host = config.target.host,
-                                                                      .port = config.target.port,
-                                                                      .user = config.target.user,
-                                                                      .password = password,
-                                                                      .source_is_postgres = config.source.is_postgres()});
-  }
-  const ApplyConfig& ac = config.apply;
-  apply::ApplyStage stage(writer.get(), {.batch_transactions = static_cast<size_t>(ac.batch_transactions),
-                                    .batch_rows = static_cast<size_t>(ac.batch_rows),
-                                    .batch_delay = absl::Milliseconds(ac.batch_delay_ms),
-                                    .chunk_rows = static_cast<size_t>(ac.chunk_rows),
-                                    .stop_on_dead_letter = ac.stop_on_dead_letter,
-                                    .partitions = static_cast<size_t>(config.kafka->partitions)});
+  std::unique_ptr<apply::StagingWriter> writer = MakeStagingWriter(config, secrets);
+  apply::ApplyStage stage(writer.get(), ApplyOptionsFor(config, config.kafka->partitions));
   absl::Status started = RetryWhileUnavailable("apply: staging", "connecting", stop, [&] { return stage.Start(); });
   if (!started.ok()) {
     spdlog::error("apply: {}", std::string(started.message()));

@@ -4,7 +4,12 @@
 // (phony.apply_progress), and writes staging with the target's applier.
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "core/config.h"
+#include "src/apply/apply_stage.h"
+#include "src/apply/staging_writer.h"
 
 namespace phony::cli {
 
@@ -18,5 +23,10 @@ struct ApplyFlags {
 // 0 done, 1 config problems, 4 a server problem (or staging refused a
 // change and the stage stopped), 5 corrupt input.
 int RunApply(const ApplyFlags& flags);
+
+// The writer for the job's target (PostgreSQL or MariaDB/MySQL), and the
+// stage's options from the config's apply section: shared with phony run.
+std::unique_ptr<apply::StagingWriter> MakeStagingWriter(const JobConfig& config, const ResolvedSecrets& secrets);
+apply::ApplyOptions ApplyOptionsFor(const JobConfig& config, int partitions);
 
 }  // namespace phony::cli

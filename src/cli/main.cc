@@ -14,6 +14,8 @@
 #include "src/cli/apply_command.h"
 #include "src/cli/snapshot_command.h"
 #include "src/cli/transform_command.h"
+#include "src/cli/run_command.h"
+#include "src/cli/verify_command.h"
 
 namespace {
 
@@ -29,11 +31,9 @@ struct Pending {
 
 // Subcommands that exist in the interface and arrive with later issues.
 const std::vector<Pending> kPending = {
-    {"run", "Snapshot, then stream changes continuously", "#8"},
     {"analyze", "Find PII columns and foreign keys; emit a starter config", "#10"},
     {"inspect", "Show a job's positions, schema versions and mappings", "#8"},
     {"status", "Show a running job's progress and lag", "#8"},
-    {"verify", "Compare staging with the deterministic transform of the source", "#8"},
     {"teardown", "Drop a job's slot, publication and state", "#8"},
     {"sync", "Run one scheduled-style sync now (full or incremental)", "#12"},
     {"schedule", "Run syncs on a cron schedule", "#12"},
@@ -166,6 +166,28 @@ int main(int argc, char** argv) {
                        "Where to write the JSON report (default <state dir>/snapshot-0/report.json)");
   snapshot->add_flag("--quiet", snapshot_flags.quiet, "No progress display");
 
+  phony::cli::RunFlags run_flags;
+  auto* run = app.add_subcommand(
+      "run", "Snapshot when staging has none, then stream changes continuously (capture, transform, apply; "
+             "embedded, or over Kafka with a kafka section)");
+  run->add_option("-c,--config", run_flags.config_path, "Job config (JSON)")->required();
+  run->add_option("--stop-after-idle", run_flags.stop_after_idle_seconds,
+                  "Stop after this many seconds without changes, once everything is applied (embedded mode)");
+  run->add_option("--table-refresh-interval", run_flags.table_refresh_seconds,
+                  "Seconds between looks for new tables matching include (default 30)")
+      ->check(CLI::PositiveNumber);
+  run->add_flag("--quiet", run_flags.quiet, "No snapshot progress display");
+
+  phony::cli::VerifyFlags verify_flags;
+  auto* verify = app.add_subcommand(
+      "verify", "Compare staging with the deterministic transform of the source: rows missing, extra or "
+                "different per table, and foreign-key orphans");
+  verify->add_option("-c,--config", verify_flags.config_path, "Job config (JSON)")->required();
+  verify->add_option("--tables", verify_flags.tables_csv, "Only these tables (schema.table or table; comma-separated)");
+  verify->add_option("--format", verify_flags.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  verify->add_option("--wait", verify_flags.wait_seconds,
+                     "Compare again until equal or this many seconds have passed (a mirror still catching up)");
+
   phony::cli::PreviewFlags preview_flags;
   auto* preview = app.add_subcommand(
       "preview", "Print sampled source rows before and after the job's rules (on this terminal only)");
@@ -215,6 +237,8 @@ int main(int argc, char** argv) {
   if (transform->parsed()) return phony::cli::RunTransform(transform_flags);
   if (apply->parsed()) return phony::cli::RunApply(apply_flags);
   if (snapshot->parsed()) return phony::cli::RunSnapshot(snapshot_flags);
+  if (run->parsed()) return phony::cli::RunRun(run_flags);
+  if (verify->parsed()) return phony::cli::RunVerify(verify_flags);
   if (preview->parsed()) return phony::cli::RunPreview(preview_flags);
   if (mapping->parsed()) return phony::cli::RunMappingOverride(mapping_flags);
   for (const auto& [sub, p] : pending) {

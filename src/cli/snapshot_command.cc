@@ -82,6 +82,12 @@ class ProgressDisplay {
 int RunSnapshot(const SnapshotFlags& flags) {
   auto loaded = LoadJob(flags.config_path, "snapshot");
   if (!loaded) return kExitConfig;
+  InstallStopSignals();
+  return RunSnapshotFor(*loaded, flags);
+}
+
+int RunSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
+  const LoadedJob* loaded = &job;
   const JobConfig& config = loaded->config;
   const ResolvedSecrets& secrets = loaded->secrets;
   const std::string source_password = secrets.source_password ? secrets.source_password->value() : "";
@@ -120,7 +126,6 @@ int RunSnapshot(const SnapshotFlags& flags) {
     o.only_tables.emplace_back(std::string(absl::StripAsciiWhitespace(t)));
   }
   o.restart = flags.restart;
-  InstallStopSignals();
   o.stop = &StopFlag();
   ProgressDisplay display(flags.quiet);
   o.on_progress = [&](const snapshot::Progress& p) { display.Show(p); };

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "src/cli/stage_common.h"
+
 namespace phony::cli {
 
 struct SnapshotFlags {
@@ -23,5 +25,8 @@ struct SnapshotFlags {
 // 3 some tables failed or post-load steps failed (the report names them);
 // 4 a server problem; 5 corrupt input.
 int RunSnapshot(const SnapshotFlags& flags);
+// The same for a job already loaded (phony run; flags.config_path unused).
+// Stops early when StopFlag() is set.
+int RunSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags);
 
 }  // namespace phony::cli

@@ -13,6 +13,7 @@
 #include "spdlog/spdlog.h"
 #include "src/capture/postgres/replication_client.h"
 #include "src/cli/retry.h"
+#include "src/cli/mapping_state.h"
 #include "src/cli/stage_common.h"
 #include "src/kafka/kafka_admin.h"
 #include "src/kafka/kafka_eos.h"
@@ -29,25 +30,6 @@ namespace {
 std::atomic<bool>& g_stop = StopFlag();
 
 using transform::StoreLedger;
-
-// The state directory and the mapping store over it.
-struct MappingState {
-  std::unique_ptr<StateStore> state;
-  std::unique_ptr<transform::MappingStore> store;
-};
-absl::StatusOr<MappingState> OpenMappings(const JobConfig& config, const Secret& secret, int instance) {
-  MappingState m;
-  auto state = StateStore::Open(StageStateDir(config.state_dir, "transform", instance),
-                                {.job_name = config.name, .stage = "transform"});
-  if (!state.ok()) return state.status();
-  m.state = *std::move(state);
-  auto index_key = transform::DeriveKey(secret.value(), "mapping-index:v1");
-  if (!index_key.ok()) return index_key.status();
-  auto store = transform::MappingStore::Open(m.state.get(), *index_key);
-  if (!store.ok()) return store.status();
-  m.store = *std::move(store);
-  return m;
-}
 
 // The per-event work of the stage: decode, anonymize, re-encode into the
 // anonymized topic's partition, render the public records.

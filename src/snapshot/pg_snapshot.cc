@@ -21,6 +21,7 @@
 #include "src/snapshot/pg_catalog.h"
 #include "src/snapshot/pg_session.h"
 #include "src/snapshot/pg_subset.h"
+#include "src/snapshot/row_copier.h"
 #include "src/transform/keyed.h"
 
 namespace phony::snapshot {
@@ -303,7 +304,9 @@ class Runner {
     for (const SourceTable& t : catalog_.tables) by_id[t.schema.id] = &t;
     const bool unfinished = PQntuples(last.get()) == 1 && Text(last.get(), 0, 1) == "running";
     // A subset is chosen anew under each snapshot: its chunks cannot be kept.
-    if (unfinished && (o_.restart || c_.subset)) {
+    // Nor can chunks read before the job's slot was created for this run:
+    // CDC replays only from the slot's start, not the changes since them.
+    if (unfinished && (o_.restart || c_.subset || o_.exported_snapshot)) {
       const std::string id = Text(last.get(), 0, 0);
       PHONY_ASSIGN_OR_RETURN(PgResult shadows, s->Query("SELECT shadow FROM phony.snapshot_tables WHERE run_id = " + id +
                                                             " AND state <> 'done'",
@@ -315,7 +318,8 @@ class Runner {
       PHONY_RETURN_IF_ERROR(s->Run("UPDATE phony.snapshot_runs SET state = 'abandoned', finished_at = now() WHERE "
                                    "run_id = " + id,
                                    "abandoning the unfinished run"));
-      spdlog::info("snapshot: run {} abandoned (--restart)", id);
+      spdlog::info("snapshot: run {} abandoned ({})", id,
+                   o_.restart ? "--restart" : c_.subset ? "a subset is chosen anew" : "its chunks predate the new slot");
     } else if (unfinished) {
       if (!o_.only_tables.empty()) {
         return absl::FailedPreconditionError("snapshot run " + Text(last.get(), 0, 0) +
@@ -559,9 +563,7 @@ class Runner {
     int generation = -1;
     Lsn lsn;
     std::unique_ptr<transform::Transformer> transformer;
-    std::map<TableId, std::vector<bool>> pass;  // per table: columns copied as their text
-    CopyRowParser parser;
-    Row row;
+    std::map<TableId, RowCopier> copiers;  // per table
     std::string out;
   };
 
@@ -673,16 +675,12 @@ class Runner {
     PHONY_RETURN_IF_ERROR(EnsureSessions(w));
     const SourceTable& src = *t.src;
     const TableId& id = src.schema.id;
-    auto learnt = w->pass.find(id);
-    if (learnt == w->pass.end()) {
-      PHONY_RETURN_IF_ERROR(w->transformer->LearnSchema(src.schema));
-      learnt = w->pass.emplace(id, w->transformer->PassThroughColumns(id)).first;
+    auto copier = w->copiers.find(id);
+    if (copier == w->copiers.end()) {
+      PHONY_ASSIGN_OR_RETURN(RowCopier created, RowCopier::Create(&src, w->transformer.get()));
+      copier = w->copiers.emplace(id, std::move(created)).first;
     }
-    const std::vector<bool>& pass = learnt->second;
-
-    std::vector<std::string> cols;
-    for (const ColumnDef& c : src.schema.columns) cols.push_back(Quote(c.name));
-    const std::string col_list = absl::StrJoin(cols, ", ");
+    const std::string col_list = copier->second.ColumnList();
     std::string select = "SELECT " + col_list + " FROM " + (src.partitioned ? "" : "ONLY ") + Qualified(id) + " t";
     if (t.subset != nullptr) {
       const size_t begin = static_cast<size_t>(chunk) * kSubsetChunk;
@@ -702,7 +700,6 @@ class Runner {
     int64_t counted_rows = 0, counted_bytes = 0;  // what the progress shows already
     absl::Status failure;
     w->out.clear();
-    const size_t ncols = src.schema.columns.size();
     while (failure.ok()) {
       char* buf = nullptr;
       const int n = PQgetCopyData(in, &buf, 0);
@@ -714,48 +711,8 @@ class Runner {
       const std::unique_ptr<char, void (*)(void*)> held(buf, PQfreemem);  // the raw fields point into it
       const std::string_view line(buf, static_cast<size_t>(n));
       bytes += n;
-      absl::Status parsed = w->parser.Parse(line);
-      if (parsed.ok() && w->parser.fields().size() != ncols) {
-        parsed = absl::DataLossError("a row has " + std::to_string(w->parser.fields().size()) + " fields, not " +
-                                     std::to_string(ncols));
-      }
-      w->row.clear();
-      for (size_t i = 0; parsed.ok() && i < ncols; ++i) {
-        const auto& f = w->parser.fields()[i];
-        if (pass[i]) {
-          w->row.push_back(Value::Unchanged());  // copied as its text below
-          continue;
-        }
-        if (!f) {
-          w->row.push_back(Value::Null());
-          continue;
-        }
-        auto v = pg::ParseTextValue(src.copy_oids[i], *f);
-        if (!v.ok()) {
-          parsed = absl::DataLossError("column " + src.schema.columns[i].name + ": " + std::string(v.status().message()));
-          break;
-        }
-        w->row.push_back(*std::move(v));
-      }
-      if (!parsed.ok()) {
-        failure = absl::DataLossError("reading " + id.QualifiedName() + ": " + std::string(parsed.message()));
-        break;
-      }
-      if (absl::Status s = w->transformer->TransformRow(id, &w->row); !s.ok()) {
-        failure = absl::Status(s.code() == absl::StatusCode::kFailedPrecondition ? absl::StatusCode::kInvalidArgument
-                                                                                  : s.code(),
-                               "anonymizing " + id.QualifiedName() + ": " + std::string(s.message()));
-        break;
-      }
-      for (size_t i = 0; i < ncols; ++i) {
-        if (i) w->out.push_back('\t');
-        if (pass[i]) {
-          w->out.append(w->parser.raw_fields()[i]);
-        } else {
-          apply::pg::AppendCopyField(w->row[i], &w->out);
-        }
-      }
-      w->out.push_back('\n');
+      failure = copier->second.Append(line, &w->out);
+      if (!failure.ok()) break;
       ++rows;
       if (w->out.size() >= kSendBytes) {
         if (PQputCopyData(out, w->out.data(), static_cast<int>(w->out.size())) != 1) {

@@ -1,6 +1,8 @@
 #include "src/capture/postgres/pg_capture.h"
 
 #include <charconv>
+#include <cstdio>
+#include <map>
 #include <set>
 #include <thread>
 #include <utility>
@@ -33,6 +35,13 @@ void PgCapture::OnNack(uint64_t batch_id, const absl::Status& why) {
 namespace {
 std::string SlotKey(const std::string& slot) { return "pg/slot/" + slot; }
 constexpr const char* kRelationPrefix = "pg/rel/";
+constexpr const char* kVersionPrefix = "pg/ver/";
+
+std::string VersionKey(const TableSchema& schema) {
+  char version[16];
+  std::snprintf(version, sizeof(version), "%010u", schema.version);
+  return kVersionPrefix + schema.id.QualifiedName() + "/" + version;
+}
 }  // namespace
 
 // Schema versions survive restarts: each emitted schema is kept under its
@@ -65,7 +74,13 @@ absl::Status PgCapture::PersistSchema(const TableSchema& schema) {
     if (s.id == schema.id && s.version == schema.version) {
       std::string value;
       EncodeEvent(SchemaEvent{EventPosition(), schema}, &value);
-      return options_.state->Put(StateFamily::kSchemaHistory, kRelationPrefix + std::to_string(oid), value);
+      // The relation's latest version (what a restart seeds the assembler
+      // with) and every version (what an embedded pipeline's later stages
+      // learn at start, so replayed events of any version decode).
+      StateStore::Batch batch;
+      batch.Put(StateFamily::kSchemaHistory, kRelationPrefix + std::to_string(oid), value);
+      batch.Put(StateFamily::kSchemaHistory, VersionKey(schema), value);
+      return options_.state->Write(batch);
     }
   }
   return absl::OkStatus();
@@ -199,6 +214,7 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
   for (const TableId& t : added) {
     spdlog::info("capture: table {} added to publication {}", t.QualifiedName(), options_.publication);
   }
+  if (!added.empty() && options_.on_tables_added) options_.on_tables_added(added);
   PHONY_RETURN_IF_ERROR(client->EnsureSlot(options_.slot));
   PHONY_ASSIGN_OR_RETURN(const bool binary, UseBinary(*client));
   Lsn start_at;
@@ -284,9 +300,15 @@ absl::Status PgCapture::RunOnce(const std::atomic<bool>& stop, bool* made_progre
       PHONY_ASSIGN_OR_RETURN(report.tables, client->DiscoverTables(options_.filter, &warnings));
       PHONY_ASSIGN_OR_RETURN(auto new_tables, client->EnsurePublication(options_.publication, report));
       for (const TableId& t : new_tables) {
-        spdlog::warn("capture: new table {} matches the job and was added to publication {}; it "
-                     "needs a snapshot of its existing rows", t.QualifiedName(), options_.publication);
+        if (options_.on_tables_added) {
+          spdlog::info("capture: new table {} matches the job and was added to publication {}",
+                       t.QualifiedName(), options_.publication);
+        } else {
+          spdlog::warn("capture: new table {} matches the job and was added to publication {}; it "
+                       "needs a snapshot of its existing rows", t.QualifiedName(), options_.publication);
+        }
       }
+      if (!new_tables.empty() && options_.on_tables_added) options_.on_tables_added(new_tables);
       for (const auto& w : warnings) {
         if (known_warnings.insert(w).second) spdlog::warn("capture: {}", w);
       }
@@ -350,6 +372,29 @@ absl::Status PgCapture::Run(const std::atomic<bool>& stop) {
     }
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
+}
+
+absl::StatusOr<std::vector<TableSchema>> ReadSchemaHistory(const StateStore& state) {
+  std::map<std::pair<std::string, uint32_t>, TableSchema> found;
+  absl::Status inner;
+  auto collect = [&](std::string_view key, std::string_view value) {
+    auto event = DecodeEvent(value);
+    if (!event.ok() || !std::holds_alternative<SchemaEvent>(*event)) {
+      inner = absl::DataLossError("state: unreadable schema history entry " + std::string(key));
+      return false;
+    }
+    const TableSchema& schema = std::get<SchemaEvent>(*event).schema;
+    found.emplace(std::make_pair(schema.id.QualifiedName(), schema.version), schema);
+    return true;
+  };
+  PHONY_RETURN_IF_ERROR(state.Scan(StateFamily::kSchemaHistory, kVersionPrefix, collect));
+  PHONY_RETURN_IF_ERROR(inner);
+  // States written before versions were kept hold each relation's latest.
+  PHONY_RETURN_IF_ERROR(state.Scan(StateFamily::kSchemaHistory, kRelationPrefix, collect));
+  PHONY_RETURN_IF_ERROR(inner);
+  std::vector<TableSchema> out;
+  for (auto& [key, schema] : found) out.push_back(std::move(schema));
+  return out;
 }
 
 }  // namespace phony::pg

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -66,6 +67,10 @@ struct PgCaptureOptions {
   // Kafka: the position record of the last committed Kafka transaction),
   // read at every (re)start; streaming resumes after it. Optional.
   std::function<absl::StatusOr<std::optional<Lsn>>()> resume_after;
+  // Called (on the capture thread) with the tables this capture added to
+  // the publication, at start and at each refresh: their rows from before
+  // need a snapshot. Optional; without it they are only logged.
+  std::function<void(const std::vector<TableId>&)> on_tables_added;
 };
 
 class PgCapture {
@@ -116,5 +121,10 @@ class PgCapture {
   std::unique_ptr<PgoutputAssembler> assembler_;
   PgReplicationClient* client_ = nullptr;
 };
+
+// Every table version a capture with this state directory has described
+// (oldest first per table): what the stages after it in one process learn
+// at start, since a restarted capture does not describe a known table again.
+absl::StatusOr<std::vector<TableSchema>> ReadSchemaHistory(const StateStore& state);
 
 }  // namespace phony::pg

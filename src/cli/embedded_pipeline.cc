@@ -1,0 +1,273 @@
+#include "src/cli/embedded_pipeline.h"
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "core/embedded_bus.h"
+#include "core/state_store.h"
+#include "spdlog/spdlog.h"
+#include "src/apply/apply_loop.h"
+#include "src/apply/apply_stage.h"
+#include "src/capture/postgres/pg_capture.h"
+#include "src/capture/postgres/replication_client.h"
+#include "src/cli/apply_command.h"
+#include "src/cli/mapping_state.h"
+#include "src/cli/retry.h"
+#include "src/transform/store_ledger.h"
+#include "src/transform/transformer.h"
+
+namespace phony::cli {
+namespace {
+
+// The anonymized bus as the apply loop's rewindable source: every delivery
+// is kept until the applier acks it (staging committed it), and a rewind
+// delivers the kept ones again, in order. Offsets of a restarted process
+// start over, so stored start offsets are not used: the stage skips what it
+// has by event position. The end of the stream (transform closed its
+// producer after a stop) ends the loop through `drained`.
+class ReplayingSource : public apply::ApplySource {
+ public:
+  ReplayingSource(BusConsumer* consumer, std::atomic<bool>* drained, PipelineCounters* counters)
+      : consumer_(consumer), drained_(drained), counters_(counters) {}
+
+  absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration timeout) override {
+    if (cursor_ < kept_.size()) return std::optional<Delivery>(kept_[cursor_++]);
+    auto d = consumer_->Poll(timeout);
+    if (!d.ok()) {
+      if (absl::IsOutOfRange(d.status()) || absl::IsCancelled(d.status())) {
+        drained_->store(true);
+        return std::optional<Delivery>();
+      }
+      return d.status();
+    }
+    if (!d->has_value()) return d;
+    kept_.push_back(**d);
+    cursor_ = kept_.size();
+    return d;
+  }
+
+  absl::Status Ack(const KafkaOffset& offset) override {
+    for (size_t i = 0; i < kept_.size(); ++i) {
+      if (kept_[i].offset.offset != offset.offset) continue;
+      if (counters_ != nullptr) Count(kept_[i]);
+      kept_.erase(kept_.begin() + static_cast<std::ptrdiff_t>(i));
+      if (i < cursor_) --cursor_;
+      break;
+    }
+    return consumer_->Ack(offset);
+  }
+
+  absl::Status Rewind(const std::function<int64_t(const apply::StreamPartition&)>&) override {
+    cursor_ = 0;
+    return absl::OkStatus();
+  }
+
+ private:
+  void Count(const Delivery& d) {
+    for (const Event& e : d.batch.events) {
+      if (const auto* c = std::get_if<TxCommit>(&e)) {
+        counters_->applied_transactions.fetch_add(1, std::memory_order_relaxed);
+        counters_->applied_rows.fetch_add(c->event_count, std::memory_order_relaxed);
+        counters_->applied_commit_micros.store(c->commit_ts_us, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  BusConsumer* consumer_;
+  std::atomic<bool>* drained_;
+  PipelineCounters* counters_;
+  std::deque<Delivery> kept_;
+  size_t cursor_ = 0;  // kept_[cursor_] is the next to deliver again
+};
+
+// The first failure of any stage, and the stop it triggers everywhere.
+class Failure {
+ public:
+  Failure(EmbeddedBus* raw, EmbeddedBus* anonymized) : raw_(raw), anonymized_(anonymized) {}
+  void Set(absl::Status s) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (status_.ok()) status_ = std::move(s);
+    }
+    failed_.store(true);
+    raw_->Shutdown();
+    anonymized_->Shutdown();
+  }
+  bool failed() const { return failed_.load(); }
+  absl::Status status() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return status_;
+  }
+
+ private:
+  EmbeddedBus* raw_;
+  EmbeddedBus* anonymized_;
+  mutable std::mutex mu_;
+  absl::Status status_;
+  std::atomic<bool> failed_{false};
+};
+
+absl::Status WithContext(const char* stage, const absl::Status& s) {
+  return absl::Status(s.code(), std::string(stage) + ": " + std::string(s.message()));
+}
+
+}  // namespace
+
+absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
+  const JobConfig& config = *o.config;
+  const ResolvedSecrets& secrets = *o.secrets;
+  PipelineCounters scratch;
+  PipelineCounters& counters = o.counters != nullptr ? *o.counters : scratch;
+
+  // State: capture's (slot continuity, schema history, spill files) and
+  // transform's (the mapping store).
+  auto capture_state = StateStore::Open(StageStateDir(config.state_dir, "capture", 0),
+                                        {.job_name = config.name, .stage = "capture"});
+  if (!capture_state.ok()) return capture_state.status();
+  auto mappings = OpenMappings(config, secrets.anonymization_secret, 0);
+  if (!mappings.ok()) return mappings.status();
+  transform::StoreLedger ledger(mappings->store.get());
+  auto transformer = transform::Transformer::Create(config, secrets.anonymization_secret.value(), {.ledger = &ledger});
+  if (!transformer.ok()) return transformer.status();
+
+  std::unique_ptr<apply::StagingWriter> writer = MakeStagingWriter(config, secrets);
+  apply::ApplyStage stage(writer.get(), ApplyOptionsFor(config, 1));
+  absl::Status started =
+      RetryWhileUnavailable("apply: staging", "connecting", *o.stop, [&] { return stage.Start(); });
+  if (!started.ok()) return WithContext("apply", started);
+
+  // Every table version capture described before: a restarted capture does
+  // not describe known tables again, and replayed events may be older.
+  auto history = pg::ReadSchemaHistory(**capture_state);
+  if (!history.ok()) return history.status();
+  for (const TableSchema& schema : *history) {
+    if (absl::Status s = (*transformer)->LearnSchema(schema); !s.ok()) return WithContext("transform", s);
+    stage.LearnSchema(schema);
+  }
+
+  pg::PgCaptureOptions copts;
+  copts.connect = {.host = config.source.host, .port = config.source.port, .database = config.source.database,
+                   .user = config.source.user,
+                   .password = secrets.source_password ? std::string(secrets.source_password->value()) : "",
+                   .application_name = "phony-run-" + config.name};
+  copts.filter = config.Filter();
+  copts.slot = pg::DefaultSlotName(config.name);
+  copts.publication = pg::DefaultPublicationName(config.name);
+  copts.table_refresh_interval = o.table_refresh;
+  copts.stop_after_idle = o.stop_after_idle;
+  copts.state = capture_state->get();
+  copts.spill_dir = (*capture_state)->dir();
+  copts.on_tables_added = o.on_tables_added;
+
+  EmbeddedBus raw({.name = "raw"});
+  EmbeddedBus anonymized({.name = "embedded." + config.name});
+  Failure failure(&raw, &anonymized);
+
+  pg::PgCapture* capture_ptr = nullptr;
+  auto raw_producer = raw.CreateProducer([&](uint64_t id) { capture_ptr->OnAck(id); });
+  pg::PgCapture capture(copts, raw_producer.get());
+  capture_ptr = &capture;
+  auto raw_consumer = raw.CreateConsumer();
+
+  // Which raw delivery each anonymized batch came from (one for one).
+  std::mutex acks_mu;
+  std::unordered_map<uint64_t, KafkaOffset> raw_of;
+  auto anonymized_producer = anonymized.CreateProducer([&](uint64_t id) {
+    KafkaOffset offset;
+    {
+      std::lock_guard<std::mutex> l(acks_mu);
+      auto it = raw_of.find(id);
+      if (it == raw_of.end()) return;
+      offset = std::move(it->second);
+      raw_of.erase(it);
+    }
+    (void)raw_consumer->Ack(offset);
+  });
+  auto anonymized_consumer = anonymized.CreateConsumer();
+
+  std::thread transform_thread([&] {
+    transform::MappingStore* store = mappings->store.get();
+    uint64_t next_id = 0;
+    while (!failure.failed()) {
+      auto d = raw_consumer->Poll(absl::Milliseconds(200));
+      if (!d.ok()) {
+        if (absl::IsOutOfRange(d.status())) anonymized_producer->Close();  // drained after a stop
+        return;
+      }
+      if (!d->has_value()) continue;
+      Delivery& delivery = **d;
+      for (Event& e : delivery.batch.events) {
+        if (absl::Status s = (*transformer)->Transform(&e); !s.ok()) {
+          spdlog::error("transform: {} (at {}); the pipeline stops, nothing after it is confirmed",
+                        std::string(s.message()), delivery.offset.ToString());
+          failure.Set(WithContext("transform", s));
+          return;
+        }
+      }
+      counters.transformed_events.fetch_add(delivery.batch.events.size(), std::memory_order_relaxed);
+      EventBatch out;
+      out.id = ++next_id;
+      out.events = std::move(delivery.batch.events);
+      {
+        std::lock_guard<std::mutex> l(acks_mu);
+        raw_of[out.id] = delivery.offset;
+      }
+      while (true) {
+        absl::Status s = anonymized_producer->Publish(std::move(out), absl::Seconds(1));
+        if (s.ok()) break;
+        if (!absl::IsDeadlineExceeded(s)) return;  // shut down
+      }
+      if (store->pending() >= 10000) {
+        if (absl::Status s = store->Flush(false); !s.ok()) {
+          failure.Set(WithContext("transform: mapping store", s));
+          return;
+        }
+      }
+    }
+  });
+
+  std::atomic<bool> apply_drained{false};
+  std::thread apply_thread([&] {
+    ReplayingSource source(anonymized_consumer.get(), &apply_drained, &counters);
+    absl::Status s = apply::RunApplyLoop(stage, source, {.stop = &apply_drained});
+    if (!s.ok() && !failure.failed()) {
+      spdlog::error("apply: {}", std::string(s.message()));
+      failure.Set(WithContext("apply", s));
+    }
+  });
+
+  // Capture stops on a stop request or on another stage's failure.
+  std::atomic<bool> capture_stop{false};
+  std::atomic<bool> capture_done{false};
+  std::thread watcher([&] {
+    while (!capture_done.load()) {
+      if (o.stop->load() || (o.pause != nullptr && o.pause->load()) || failure.failed()) capture_stop.store(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  absl::Status captured = capture.Run(capture_stop);
+  capture_done.store(true);
+  watcher.join();
+  counters.captured_transactions.store(capture.transactions_published());
+  if (!captured.ok() && !failure.failed()) failure.Set(WithContext("capture", captured));
+  raw_producer->Close();  // transform and apply drain what capture read
+  transform_thread.join();
+  apply_thread.join();
+  if (absl::Status s = mappings->store->Flush(true); !s.ok() && !failure.failed()) {
+    failure.Set(WithContext("transform: mapping store", s));
+  }
+  const apply::ApplyStats& st = stage.stats();
+  counters.dead_letters.store(st.dead_letters);
+  spdlog::info("run: stopped: {} source transactions captured, {} rows applied in {} staging commits ({} re-deliveries "
+               "skipped, {} dead letters); slot confirmed {}",
+               capture.transactions_published(), st.events, st.commits, st.skipped, st.dead_letters,
+               capture.confirmed().ToString());
+  return failure.status();
+}
+
+}  // namespace phony::cli
