@@ -210,6 +210,9 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
         }
       }
       counters.transformed_events.fetch_add(delivery.batch.events.size(), std::memory_order_relaxed);
+      for (const Event& e : delivery.batch.events) {
+        if (std::holds_alternative<TxCommit>(e)) counters.transformed_transactions.fetch_add(1, std::memory_order_relaxed);
+      }
       EventBatch out;
       out.id = ++next_id;
       out.events = std::move(delivery.batch.events);
@@ -250,7 +253,9 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
+  counters.running.store(true);
   absl::Status captured = capture.Run(capture_stop);
+  counters.running.store(false);
   capture_done.store(true);
   watcher.join();
   counters.captured_transactions.store(capture.transactions_published());

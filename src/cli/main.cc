@@ -177,6 +177,8 @@ int main(int argc, char** argv) {
                   "Seconds between looks for new tables matching include (default 30)")
       ->check(CLI::PositiveNumber);
   run->add_flag("--quiet", run_flags.quiet, "No snapshot progress display");
+  run->add_option("--metrics-address", run_flags.metrics_address,
+                  "Serve Prometheus /metrics and /healthz at HOST:PORT (port 0: any free port, logged)");
 
   phony::cli::VerifyFlags verify_flags;
   auto* verify = app.add_subcommand(

@@ -1,6 +1,9 @@
 #include "src/cli/run_command.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -12,6 +15,7 @@
 #include "src/cli/apply_command.h"
 #include "src/cli/capture_command.h"
 #include "src/cli/embedded_pipeline.h"
+#include "src/cli/metrics_server.h"
 #include "src/cli/retry.h"
 #include "src/cli/snapshot_command.h"
 #include "src/cli/stage_common.h"
@@ -20,6 +24,94 @@
 
 namespace phony::cli {
 namespace {
+
+// What /metrics shows: the pipeline's counters (embedded mode) and, read
+// from the servers at most every 5 s, the slot and staging's bookkeeping.
+class RunMetrics {
+ public:
+  RunMetrics(const JobConfig& config, std::string source_password, std::string target_password)
+      : config_(config), source_password_(std::move(source_password)), target_password_(std::move(target_password)) {}
+
+  PipelineCounters counters;
+  std::atomic<int> phase{0};  // 0 starting, 1 snapshot, 2 streaming, 3 stopped
+  std::mutex mu;
+  std::string failure;  // set when the run failed (guarded by mu)
+
+  std::string Health() {
+    std::lock_guard<std::mutex> l(mu);
+    if (!failure.empty()) return "failed: " + failure;
+    if (phase.load() == 3) return "stopped";
+    return "";
+  }
+
+  std::string Render() {
+    Refresh();
+    const std::string job = "job=\"" + config_.name + "\"";
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, const std::string& labels, double v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + "{" + labels +
+             "} " + Number(v) + "\n";
+    };
+    metric("phony_phase", "gauge", "0 starting, 1 snapshot, 2 streaming, 3 stopped", job, phase.load());
+    const double tx_in = static_cast<double>(counters.transformed_transactions.load());
+    const double tx_out = static_cast<double>(counters.applied_transactions.load());
+    metric("phony_transactions_total", "counter", "Source transactions through each stage",
+           job + ",stage=\"transform\"", tx_in);
+    out += "phony_transactions_total{" + job + ",stage=\"apply\"} " + Number(tx_out) + "\n";
+    metric("phony_events_total", "counter", "Events through the transform stage", job + ",stage=\"transform\"",
+           static_cast<double>(counters.transformed_events.load()));
+    metric("phony_rows_applied_total", "counter", "Row changes committed in staging", job,
+           static_cast<double>(counters.applied_rows.load()));
+    const int64_t commit_us = counters.applied_commit_micros.load();
+    double lag = 0;
+    if (commit_us > 0 && tx_in > tx_out) lag = std::max(0.0, absl::ToDoubleSeconds(absl::Now() - absl::FromUnixMicros(commit_us)));
+    metric("phony_lag_seconds", "gauge",
+           "Source commit to staging: age of the last applied commit while changes wait, else 0", job, lag);
+    metric("phony_last_applied_commit_timestamp_seconds", "gauge", "Source commit time of the last applied transaction",
+           job, commit_us / 1e6);
+    std::lock_guard<std::mutex> l(probe_mu_);
+    metric("phony_probe_errors_total", "counter", "Failed reads of the slot or staging for these metrics", job,
+           static_cast<double>(probe_errors_));
+    if (slot_.exists) {
+      metric("phony_slot_retained_wal_bytes", "gauge", "WAL the replication slot holds back", job,
+             static_cast<double>(slot_.retained_bytes));
+      metric("phony_lag_bytes", "gauge", "WAL written at the source and not yet confirmed (applied, embedded)", job,
+             static_cast<double>(slot_.lag_bytes));
+      metric("phony_slot_active", "gauge", "1 while a capture streams from the slot", job, slot_.active ? 1 : 0);
+    }
+    metric("phony_dead_letters", "gauge", "Rows in phony.dead_letters", job, static_cast<double>(staging_.dead_letters));
+    metric("phony_deferred_statements", "gauge", "Unique indexes and constraints waiting for convergence", job,
+           static_cast<double>(staging_.deferred_pending));
+    return out;
+  }
+
+ private:
+  static std::string Number(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.17g", v);
+    return buf;
+  }
+  void Refresh() {
+    std::lock_guard<std::mutex> l(probe_mu_);
+    if (absl::Now() - probed_at_ < absl::Seconds(5)) return;
+    probed_at_ = absl::Now();
+    auto slot = snapshot::ReadSlotStats(config_, source_password_, pg::DefaultSlotName(config_.name));
+    if (slot.ok()) slot_ = *slot; else ++probe_errors_;
+    if (config_.target.is_postgres()) {
+      auto staging = snapshot::ReadStagingStats(config_, target_password_);
+      if (staging.ok()) staging_ = *staging; else ++probe_errors_;
+    }
+  }
+
+  const JobConfig& config_;
+  const std::string source_password_;
+  const std::string target_password_;
+  std::mutex probe_mu_;
+  absl::Time probed_at_ = absl::InfinitePast();
+  snapshot::SlotStats slot_;
+  snapshot::StagingStats staging_;
+  uint64_t probe_errors_ = 0;
+};
 
 // Kafka mode in one process: the three stage commands on their own
 // threads, sharing the stop flag; the first to fail stops the others.
@@ -77,6 +169,24 @@ int RunRun(const RunFlags& flags) {
   const std::string source_password = secrets.source_password ? std::string(secrets.source_password->value()) : "";
   const std::string target_password = secrets.target_password ? std::string(secrets.target_password->value()) : "";
 
+  RunMetrics metrics(config, source_password, target_password);
+  std::unique_ptr<MetricsServer> server;
+  if (!flags.metrics_address.empty()) {
+    auto started = MetricsServer::Start(flags.metrics_address, [&] { return metrics.Render(); },
+                                        [&] { return metrics.Health(); });
+    if (!started.ok()) {
+      std::cerr << "phony run: " << started.status().message() << "\n";
+      return kExitUsage;
+    }
+    server = *std::move(started);
+    spdlog::info("run: /metrics and /healthz on {}:{}", flags.metrics_address.substr(0, flags.metrics_address.rfind(':')),
+                 server->port());
+  }
+  auto fail = [&](const std::string& why) {
+    std::lock_guard<std::mutex> l(metrics.mu);
+    metrics.failure = why;
+  };
+
   // 1. The snapshot, when staging has none (or the config says so).
   bool take = config.snapshot.on_run == "always";
   if (config.snapshot.on_run == "auto") {
@@ -90,6 +200,7 @@ int RunRun(const RunFlags& flags) {
   }
   if (take && !stop.load()) {
     spdlog::info("run: taking the snapshot first (snapshot.on_run: {})", config.snapshot.on_run);
+    metrics.phase.store(1);
     const int code = RunSnapshotFor(*loaded, {.start_cdc = true, .quiet = flags.quiet});
     if (code != 0) return code;
   }
@@ -121,13 +232,18 @@ int RunRun(const RunFlags& flags) {
       spdlog::info("run: {} unique indexes and constraints still wait for replay to converge (phony.deferred_ddl)",
                    last->pending);
     }
+    (void)snapshot::SyncSequences({.config = &config, .source_password = source_password,
+                                   .target_password = target_password});
   };
 
   // 3. Streaming.
   if (config.kafka) {
     spdlog::info("run: capture, transform and apply connected by Kafka at {}", config.kafka->brokers);
+    metrics.phase.store(2);
     const int code = RunKafkaStages(flags);
+    if (code != 0) fail("a stage exited with code " + std::to_string(code));
     stop_converger();
+    metrics.phase.store(3);
     return code;
   }
   spdlog::info("run: capture, transform and apply embedded (no kafka section)");
@@ -137,7 +253,9 @@ int RunRun(const RunFlags& flags) {
     std::set<std::string> added;
     std::atomic<bool> pause{false};
     EmbeddedPipelineOptions po{.config = &config, .secrets = &secrets, .stop = &stop,
-                               .table_refresh = absl::Seconds(flags.table_refresh_seconds)};
+                               .table_refresh = absl::Seconds(flags.table_refresh_seconds),
+                               .counters = &metrics.counters};
+    metrics.phase.store(2);
     if (flags.stop_after_idle_seconds > 0) po.stop_after_idle = absl::Seconds(flags.stop_after_idle_seconds);
     if (snapshot_possible) {
       po.on_tables_added = [&](const std::vector<TableId>& tables) {
@@ -150,6 +268,7 @@ int RunRun(const RunFlags& flags) {
     absl::Status s = RunEmbeddedPipeline(po);
     if (!s.ok()) {
       spdlog::error("run: {}", std::string(s.message()));
+      fail(std::string(s.message()));
       code = ExitCodeFor(s);
       break;
     }
@@ -158,10 +277,15 @@ int RunRun(const RunFlags& flags) {
     // confirmed); copy them, then stream again from the slot.
     const std::string tables = absl::StrJoin(added, ",");
     spdlog::info("run: new tables {}: snapshotting them, then streaming on", tables);
+    metrics.phase.store(1);
     code = RunSnapshotFor(*loaded, {.tables_csv = tables, .quiet = flags.quiet});
-    if (code != 0) break;
+    if (code != 0) {
+      fail("the snapshot of new tables failed");
+      break;
+    }
   }
   stop_converger();
+  metrics.phase.store(3);
   return code;
 }
 

@@ -17,6 +17,9 @@ struct RunFlags {
   double stop_after_idle_seconds = 0;
   double table_refresh_seconds = 30;
   bool quiet = false;  // no snapshot progress display
+  // Serve /metrics and /healthz here (HOST:PORT; port 0 picks one and logs
+  // it). Empty: no endpoint.
+  std::string metrics_address;
 };
 
 // 0 stopped cleanly, 1 config problems, 3 the snapshot left tables

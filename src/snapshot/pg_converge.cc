@@ -108,6 +108,95 @@ absl::StatusOr<ConvergeState> ConvergeOnce(const ConvergeOptions& o) {
   return state;
 }
 
+absl::StatusOr<int> SyncSequences(const ConvergeOptions& o) {
+  PHONY_ASSIGN_OR_RETURN(auto source, PgSession::Connect(EndpointOf(o.config->source, o.source_password), "source"));
+  PHONY_ASSIGN_OR_RETURN(PgResult values,
+                         source->Query("SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value "
+                                       "FROM pg_catalog.pg_sequences WHERE last_value IS NOT NULL AND schemaname NOT "
+                                       "IN ('phony', 'phony_snapshot', 'pg_catalog', 'information_schema')",
+                                       "reading the source's sequences"));
+  if (PQntuples(values.get()) == 0) return 0;
+  PHONY_ASSIGN_OR_RETURN(auto staging, PgSession::Connect(EndpointOf(o.config->target, o.target_password), "staging"));
+  int advanced = 0;
+  for (int i = 0; i < PQntuples(values.get()); ++i) {
+    const std::string name = Text(values.get(), i, 0);
+    const std::string value = Text(values.get(), i, 1);
+    // Only sequences staging has (the snapshot creates those defaults use),
+    // only forwards; one statement, so a concurrent nextval in staging is
+    // never set back.
+    PHONY_ASSIGN_OR_RETURN(
+        PgResult r,
+        staging->Query("SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL "
+                       "WHEN coalesce((SELECT last_value FROM pg_catalog.pg_sequences WHERE quote_ident(schemaname) "
+                       "|| '.' || quote_ident(sequencename) = $1), -9223372036854775808) < $2::bigint "
+                       "THEN setval($1::regclass, $2::bigint) END",
+                       "advancing a staging sequence", {name, value}));
+    if (!PQgetisnull(r.get(), 0, 0)) ++advanced;
+  }
+  return advanced;
+}
+
+absl::StatusOr<SlotStats> ReadSlotStats(const JobConfig& config, const std::string& source_password,
+                                        const std::string& slot) {
+  PHONY_ASSIGN_OR_RETURN(auto source, PgSession::Connect(EndpointOf(config.source, source_password), "source"));
+  PHONY_ASSIGN_OR_RETURN(
+      PgResult r,
+      source->Query("SELECT active, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint, "
+                    "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint, "
+                    "coalesce(confirmed_flush_lsn::text, ''), coalesce(wal_status, '') "
+                    "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                    "reading the slot", {slot}));
+  SlotStats out;
+  if (PQntuples(r.get()) == 0) return out;
+  out.exists = true;
+  out.active = Text(r.get(), 0, 0) == "t";
+  out.retained_bytes = std::atoll(PQgetvalue(r.get(), 0, 1));
+  out.lag_bytes = std::atoll(PQgetvalue(r.get(), 0, 2));
+  out.confirmed = Text(r.get(), 0, 3);
+  out.wal_status = Text(r.get(), 0, 4);
+  return out;
+}
+
+absl::StatusOr<StagingStats> ReadStagingStats(const JobConfig& config, const std::string& target_password) {
+  PHONY_ASSIGN_OR_RETURN(auto staging, PgSession::Connect(EndpointOf(config.target, target_password), "staging"));
+  StagingStats out;
+  PHONY_ASSIGN_OR_RETURN(
+      PgResult has,
+      staging->Query("SELECT to_regclass('phony.dead_letters') IS NOT NULL, to_regclass('phony.deferred_ddl') IS NOT "
+                     "NULL, to_regclass('phony.apply_progress') IS NOT NULL, to_regclass('phony.snapshot_runs') IS NOT "
+                     "NULL",
+                     "reading the bookkeeping"));
+  if (Text(has.get(), 0, 0) == "t") {
+    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT count(*) FROM phony.dead_letters", "counting dead letters"));
+    out.dead_letters = std::atoll(PQgetvalue(r.get(), 0, 0));
+  }
+  if (Text(has.get(), 0, 1) == "t") {
+    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT count(*) FROM phony.deferred_ddl WHERE done_at IS NULL",
+                                                      "counting deferred statements"));
+    out.deferred_pending = std::atoll(PQgetvalue(r.get(), 0, 0));
+  }
+  if (Text(has.get(), 0, 2) == "t") {
+    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT stream, partition, next_offset, position_text, "
+                                                      "extract(epoch FROM now() - applied_at) FROM phony.apply_progress "
+                                                      "ORDER BY 1, 2",
+                                                      "reading the applier's progress"));
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      out.progress.push_back({.stream = Text(r.get(), i, 0), .partition = std::atoi(PQgetvalue(r.get(), i, 1)),
+                              .next_offset = std::atoll(PQgetvalue(r.get(), i, 2)), .position = Text(r.get(), i, 3),
+                              .seconds_since = std::atof(PQgetvalue(r.get(), i, 4))});
+    }
+  }
+  if (Text(has.get(), 0, 3) == "t") {
+    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT 'run ' || run_id || ' ' || state || coalesce(' at ' || "
+                                                      "finished_at::text, '') || ', snapshot ' || snapshot_lsn || CASE "
+                                                      "WHEN clean_cut THEN ' (clean cut)' ELSE '' END FROM "
+                                                      "phony.snapshot_runs ORDER BY run_id DESC LIMIT 1",
+                                                      "reading the snapshot runs"));
+    if (PQntuples(r.get()) == 1) out.last_snapshot = Text(r.get(), 0, 0);
+  }
+  return out;
+}
+
 absl::StatusOr<bool> StagingHasSnapshot(const JobConfig& config, const std::string& target_password) {
   PHONY_ASSIGN_OR_RETURN(auto staging, PgSession::Connect(EndpointOf(config.target, target_password), "staging"));
   PHONY_ASSIGN_OR_RETURN(PgResult has, staging->Query("SELECT to_regclass('phony.snapshot_runs') IS NOT NULL",
@@ -123,7 +212,17 @@ void RunConverger(const ConvergeOptions& o, const std::atomic<bool>& stop) {
   absl::Time last_failure_report = absl::InfinitePast();
   absl::Time last_attempt = absl::InfinitePast();
   absl::Duration wait = o.poll;
+  absl::Time last_sequences = absl::InfinitePast();
   while (!stop.load()) {
+    if (absl::Now() - last_sequences >= o.sequence_every) {
+      last_sequences = absl::Now();
+      auto advanced = SyncSequences(o);
+      if (!advanced.ok()) {
+        spdlog::warn("run: sequences: {}", std::string(advanced.status().message()));
+      } else if (*advanced > 0) {
+        spdlog::debug("run: advanced {} staging sequences to the source's values", *advanced);
+      }
+    }
     if (absl::Now() - last_attempt >= wait) {
       last_attempt = absl::Now();
       auto state = ConvergeOnce(o);

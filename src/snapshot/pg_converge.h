@@ -8,6 +8,7 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -26,6 +27,7 @@ struct ConvergeOptions {
   // source is idle. Kafka mode: only the applier's progress counts.
   bool slot_means_applied = false;
   absl::Duration poll = absl::Seconds(2);
+  absl::Duration sequence_every = absl::Seconds(10);
 };
 
 struct ConvergeState {
@@ -41,10 +43,46 @@ struct ConvergeState {
 // recorded with its error and left pending; the others still run.
 absl::StatusOr<ConvergeState> ConvergeOnce(const ConvergeOptions& options);
 
+// Sequences: logical replication does not carry their values, so staging's
+// sequences (created by the snapshot under the source's names) are moved
+// up to the source's values — never backwards, so rows inserted in staging
+// keep their ids and later source ids do not collide with them. Returns how
+// many were advanced.
+absl::StatusOr<int> SyncSequences(const ConvergeOptions& options);
+
+// The job's slot as the source sees it (for /metrics and phony status).
+struct SlotStats {
+  bool exists = false;
+  bool active = false;
+  int64_t retained_bytes = 0;  // WAL the slot holds back (current LSN - restart_lsn)
+  int64_t lag_bytes = 0;       // WAL not yet confirmed (current LSN - confirmed_flush_lsn)
+  std::string confirmed;       // confirmed_flush_lsn
+  std::string wal_status;      // reserved, extended, unreserved, lost
+};
+absl::StatusOr<SlotStats> ReadSlotStats(const JobConfig& config, const std::string& source_password,
+                                        const std::string& slot);
+
+// What staging's bookkeeping says (for /metrics and phony status).
+struct StagingStats {
+  int64_t dead_letters = 0;
+  int64_t deferred_pending = 0;
+  struct Progress {
+    std::string stream;
+    int partition = 0;
+    int64_t next_offset = 0;
+    std::string position;
+    double seconds_since = 0;  // since that progress was committed
+  };
+  std::vector<Progress> progress;
+  std::string last_snapshot;  // "run 3 done at …", "" when none
+};
+absl::StatusOr<StagingStats> ReadStagingStats(const JobConfig& config, const std::string& target_password);
+
 // Whether staging holds a finished snapshot of the job (phony.snapshot_runs).
 absl::StatusOr<bool> StagingHasSnapshot(const JobConfig& config, const std::string& target_password);
 
-// Passes every `poll` until `stop` is set. Logs what it creates, what waits
+// Passes every `poll` until `stop` is set (and syncs sequences every
+// `sequence_every`). Logs what it creates, what waits
 // and what staging refuses (each once), never values.
 void RunConverger(const ConvergeOptions& options, const std::atomic<bool>& stop);
 

@@ -158,9 +158,11 @@ TEST_F(PgRunTest, EmbeddedRunSurvivesKillsAndEndsEqualToTheSource) {
   std::mt19937 rng(static_cast<uint32_t>(getpid()));
   // The first kill lands in the snapshot (scale 0.05 takes about half a
   // second); the others anywhere in the streaming.
-  const std::vector<std::string> run = {"run", "--config", config, "--quiet", "--table-refresh-interval", "1"};
+  const std::vector<std::string> run = {"run", "--config", config, "--quiet", "--table-refresh-interval", "1",
+                                        "--metrics-address", "127.0.0.1:0"};
   for (int round = 0; round < 6; ++round) {
-    const pid_t pid = Spawn(run, "run.log");
+    const std::string log = "run" + std::to_string(round) + ".log";
+    const pid_t pid = Spawn(run, log);
     const int ms = round == 0 ? 250 : 1000 + static_cast<int>(rng() % 2000);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     if (round == 2) {
@@ -175,7 +177,23 @@ TEST_F(PgRunTest, EmbeddedRunSurvivesKillsAndEndsEqualToTheSource) {
                          "DELETE FROM newsletter WHERE id % 10 = 0; UPDATE newsletter SET topic = topic || '!' "
                          "WHERE id % 10 = 1");
     }
-    ASSERT_EQ(Ended(pid), "") << "phony run ended early:\n" << ReadFile(dir_ + "/run.log");
+    ASSERT_EQ(Ended(pid), "") << "phony run ended early:\n" << ReadFile(dir_ + "/" + log);
+    if (round == 5) {
+      // The endpoint: healthy, streaming, counting.
+      const std::string text = ReadFile(dir_ + "/" + log);
+      const size_t at = text.find("/healthz on 127.0.0.1:");
+      ASSERT_NE(at, std::string::npos) << text;
+      const std::string port = text.substr(at + 22, text.find_first_not_of("0123456789", at + 22) - at - 22);
+      const std::string curl = "curl -s -f http://127.0.0.1:" + port;
+      ASSERT_EQ(std::system((curl + "/healthz > " + dir_ + "/healthz.txt").c_str()), 0);
+      EXPECT_EQ(ReadFile(dir_ + "/healthz.txt"), "ok\n");
+      ASSERT_EQ(std::system((curl + "/metrics > " + dir_ + "/metrics.txt").c_str()), 0);
+      const std::string metrics = ReadFile(dir_ + "/metrics.txt");
+      EXPECT_NE(metrics.find("phony_phase{job=\"" + tag_ + "\"} 2"), std::string::npos) << metrics;
+      EXPECT_NE(metrics.find("phony_slot_retained_wal_bytes{"), std::string::npos) << metrics;
+      EXPECT_NE(metrics.find("phony_rows_applied_total{"), std::string::npos) << metrics;
+      EXPECT_EQ(metrics.find("phony_rows_applied_total{job=\"" + tag_ + "\"} 0\n"), std::string::npos) << metrics;
+    }
     Kill(pid);
   }
   StopTraffic();
@@ -189,6 +207,9 @@ TEST_F(PgRunTest, EmbeddedRunSurvivesKillsAndEndsEqualToTheSource) {
   EXPECT_NE(report.find("public.newsletter"), std::string::npos) << report;
   PgConn dst = Db(tag_ + "_staging");
   EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM newsletter"), "54");
+  // Sequences follow the source (logical replication does not carry them).
+  EXPECT_EQ(One(dst.get(), "SELECT last_value FROM users_id_seq"), One(Db(tag_).get(), "SELECT last_value FROM users_id_seq"));
+  EXPECT_EQ(One(dst.get(), "SELECT last_value FROM orders_id_seq"), One(Db(tag_).get(), "SELECT last_value FROM orders_id_seq"));
   // Unique indexes wait for convergence when a copy is resumed: here they exist.
   EXPECT_EQ(One(dst.get(), "SELECT count(*) FROM phony.deferred_ddl WHERE done_at IS NULL"), "0")
       << One(dst.get(), "SELECT coalesce(string_agg(statement || ': ' || coalesce(error, ''), E'\\n'), '') "
