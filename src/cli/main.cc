@@ -16,6 +16,7 @@
 #include "src/cli/transform_command.h"
 #include "src/cli/run_command.h"
 #include "src/cli/verify_command.h"
+#include "src/cli/ops_command.h"
 
 namespace {
 
@@ -33,8 +34,6 @@ struct Pending {
 const std::vector<Pending> kPending = {
     {"analyze", "Find PII columns and foreign keys; emit a starter config", "#10"},
     {"inspect", "Show a job's positions, schema versions and mappings", "#8"},
-    {"status", "Show a running job's progress and lag", "#8"},
-    {"teardown", "Drop a job's slot, publication and state", "#8"},
     {"sync", "Run one scheduled-style sync now (full or incremental)", "#12"},
     {"schedule", "Run syncs on a cron schedule", "#12"},
 };
@@ -190,6 +189,19 @@ int main(int argc, char** argv) {
   verify->add_option("--wait", verify_flags.wait_seconds,
                      "Compare again until equal or this many seconds have passed (a mirror still catching up)");
 
+  phony::cli::StatusFlags status_flags;
+  auto* status = app.add_subcommand("status", "Where a job stands: the slot and its WAL, staging's snapshot and "
+                                              "applier progress, deferred constraints, dead letters, state");
+  status->add_option("-c,--config", status_flags.config_path, "Job config (JSON)")->required();
+  status->add_option("--format", status_flags.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  phony::cli::TeardownFlags teardown_flags;
+  auto* teardown = app.add_subcommand("teardown", "Retire a job: drop its slot, publication, state directories and "
+                                                  "Kafka topics (says what it would drop without --yes)");
+  teardown->add_option("-c,--config", teardown_flags.config_path, "Job config (JSON)")->required();
+  teardown->add_flag("--yes", teardown_flags.yes, "Drop them");
+  teardown->add_flag("--force", teardown_flags.force, "Also stop a capture still streaming from the slot");
+
   phony::cli::PreviewFlags preview_flags;
   auto* preview = app.add_subcommand(
       "preview", "Print sampled source rows before and after the job's rules (on this terminal only)");
@@ -240,6 +252,8 @@ int main(int argc, char** argv) {
   if (apply->parsed()) return phony::cli::RunApply(apply_flags);
   if (snapshot->parsed()) return phony::cli::RunSnapshot(snapshot_flags);
   if (run->parsed()) return phony::cli::RunRun(run_flags);
+  if (status->parsed()) return phony::cli::RunStatus(status_flags);
+  if (teardown->parsed()) return phony::cli::RunTeardown(teardown_flags);
   if (verify->parsed()) return phony::cli::RunVerify(verify_flags);
   if (preview->parsed()) return phony::cli::RunPreview(preview_flags);
   if (mapping->parsed()) return phony::cli::RunMappingOverride(mapping_flags);

@@ -21,6 +21,7 @@
 #include "src/cli/stage_common.h"
 #include "src/cli/transform_command.h"
 #include "src/snapshot/pg_converge.h"
+#include "src/snapshot/pg_job.h"
 
 namespace phony::cli {
 namespace {
@@ -95,7 +96,8 @@ class RunMetrics {
     std::lock_guard<std::mutex> l(probe_mu_);
     if (absl::Now() - probed_at_ < absl::Seconds(5)) return;
     probed_at_ = absl::Now();
-    auto slot = snapshot::ReadSlotStats(config_, source_password_, pg::DefaultSlotName(config_.name));
+    auto slot = snapshot::ReadSlotStats(config_, source_password_, pg::DefaultSlotName(config_.name),
+                                        pg::DefaultPublicationName(config_.name));
     if (slot.ok()) slot_ = *slot; else ++probe_errors_;
     if (config_.target.is_postgres()) {
       auto staging = snapshot::ReadStagingStats(config_, target_password_);

@@ -177,4 +177,82 @@ absl::Status EnsureTopics(const KafkaConfig& kafka, const std::vector<TopicSpec>
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> DeleteTopics(const KafkaConfig& kafka, const std::vector<std::string>& names,
+                                                      absl::Duration timeout) {
+  PHONY_ASSIGN_OR_RETURN(auto existing, DescribeTopics(kafka, names, timeout));
+  std::vector<std::string> out;
+  if (existing.empty()) return out;
+  PHONY_ASSIGN_OR_RETURN(Handle rk, AdminClient(kafka, timeout));
+  std::vector<rd_kafka_DeleteTopic_t*> del;
+  for (const auto& [name, partitions] : existing) del.push_back(rd_kafka_DeleteTopic_new(name.c_str()));
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk.get()));
+  char err[512];
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, static_cast<int>(absl::ToInt64Milliseconds(timeout)), err,
+                                              sizeof(err));
+  rd_kafka_DeleteTopics(rk.get(), del.data(), del.size(), opts, q.get());
+  rd_kafka_AdminOptions_destroy(opts);
+  for (auto* d : del) rd_kafka_DeleteTopic_destroy(d);
+  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+      rd_kafka_queue_poll(q.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)) + 5000));
+  if (!ev) return absl::UnavailableError("kafka: no answer to DeleteTopics from " + kafka.brokers);
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(rd_kafka_event_error(ev.get()),
+                      std::string("kafka: deleting topics: ") + rd_kafka_event_error_string(ev.get()));
+  }
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.push_back(rd_kafka_topic_result_name(results[i]));
+    } else if (e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      const char* why = rd_kafka_topic_result_error_string(results[i]);
+      return absl::FailedPreconditionError(std::string("kafka: deleting topic ") + rd_kafka_topic_result_name(results[i]) +
+                                           ": " + (why ? why : rd_kafka_err2str(e)));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> DeleteGroups(const KafkaConfig& kafka, const std::vector<std::string>& groups,
+                                                      std::vector<std::string>* busy, absl::Duration timeout) {
+  std::vector<std::string> out;
+  if (groups.empty()) return out;
+  PHONY_ASSIGN_OR_RETURN(Handle rk, AdminClient(kafka, timeout));
+  std::vector<rd_kafka_DeleteGroup_t*> del;
+  for (const auto& g : groups) del.push_back(rd_kafka_DeleteGroup_new(g.c_str()));
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk.get()));
+  char err[512];
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(absl::ToInt64Milliseconds(timeout)), err,
+                                            sizeof(err));
+  rd_kafka_DeleteGroups(rk.get(), del.data(), del.size(), opts, q.get());
+  rd_kafka_AdminOptions_destroy(opts);
+  for (auto* d : del) rd_kafka_DeleteGroup_destroy(d);
+  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+      rd_kafka_queue_poll(q.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)) + 5000));
+  if (!ev) return absl::UnavailableError("kafka: no answer to DeleteGroups from " + kafka.brokers);
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(rd_kafka_event_error(ev.get()),
+                      std::string("kafka: deleting consumer groups: ") + rd_kafka_event_error_string(ev.get()));
+  }
+  size_t n = 0;
+  const rd_kafka_group_result_t** results =
+      rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_error_t* e = rd_kafka_group_result_error(results[i]);
+    if (e == nullptr) {
+      out.push_back(rd_kafka_group_result_name(results[i]));
+    } else if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP) {
+      busy->push_back(rd_kafka_group_result_name(results[i]));
+    } else if (rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
+      return absl::FailedPreconditionError(std::string("kafka: deleting consumer group ") +
+                                           rd_kafka_group_result_name(results[i]) + ": " + rd_kafka_error_string(e));
+    }
+  }
+  return out;
+}
+
 }  // namespace phony::kafka

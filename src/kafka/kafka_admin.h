@@ -32,4 +32,17 @@ absl::StatusOr<std::map<std::string, int>> DescribeTopics(const KafkaConfig& kaf
                                                            const std::vector<std::string>& names,
                                                            absl::Duration timeout);
 
+// Deletes the topics that exist among `names` (the others are skipped) and
+// returns the ones deleted. A refusal is kFailedPrecondition with the
+// broker's reason.
+absl::StatusOr<std::vector<std::string>> DeleteTopics(const KafkaConfig& kafka, const std::vector<std::string>& names,
+                                                      absl::Duration timeout = absl::Seconds(30));
+
+// Deletes consumer groups (their committed offsets); a group that does not
+// exist is skipped, one that still has members goes to `busy` (a stopped
+// static member stays until its session times out). Returns the ones deleted.
+absl::StatusOr<std::vector<std::string>> DeleteGroups(const KafkaConfig& kafka, const std::vector<std::string>& groups,
+                                                      std::vector<std::string>* busy,
+                                                      absl::Duration timeout = absl::Seconds(30));
+
 }  // namespace phony::kafka

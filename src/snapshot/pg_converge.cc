@@ -136,67 +136,6 @@ absl::StatusOr<int> SyncSequences(const ConvergeOptions& o) {
   return advanced;
 }
 
-absl::StatusOr<SlotStats> ReadSlotStats(const JobConfig& config, const std::string& source_password,
-                                        const std::string& slot) {
-  PHONY_ASSIGN_OR_RETURN(auto source, PgSession::Connect(EndpointOf(config.source, source_password), "source"));
-  PHONY_ASSIGN_OR_RETURN(
-      PgResult r,
-      source->Query("SELECT active, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint, "
-                    "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint, "
-                    "coalesce(confirmed_flush_lsn::text, ''), coalesce(wal_status, '') "
-                    "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                    "reading the slot", {slot}));
-  SlotStats out;
-  if (PQntuples(r.get()) == 0) return out;
-  out.exists = true;
-  out.active = Text(r.get(), 0, 0) == "t";
-  out.retained_bytes = std::atoll(PQgetvalue(r.get(), 0, 1));
-  out.lag_bytes = std::atoll(PQgetvalue(r.get(), 0, 2));
-  out.confirmed = Text(r.get(), 0, 3);
-  out.wal_status = Text(r.get(), 0, 4);
-  return out;
-}
-
-absl::StatusOr<StagingStats> ReadStagingStats(const JobConfig& config, const std::string& target_password) {
-  PHONY_ASSIGN_OR_RETURN(auto staging, PgSession::Connect(EndpointOf(config.target, target_password), "staging"));
-  StagingStats out;
-  PHONY_ASSIGN_OR_RETURN(
-      PgResult has,
-      staging->Query("SELECT to_regclass('phony.dead_letters') IS NOT NULL, to_regclass('phony.deferred_ddl') IS NOT "
-                     "NULL, to_regclass('phony.apply_progress') IS NOT NULL, to_regclass('phony.snapshot_runs') IS NOT "
-                     "NULL",
-                     "reading the bookkeeping"));
-  if (Text(has.get(), 0, 0) == "t") {
-    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT count(*) FROM phony.dead_letters", "counting dead letters"));
-    out.dead_letters = std::atoll(PQgetvalue(r.get(), 0, 0));
-  }
-  if (Text(has.get(), 0, 1) == "t") {
-    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT count(*) FROM phony.deferred_ddl WHERE done_at IS NULL",
-                                                      "counting deferred statements"));
-    out.deferred_pending = std::atoll(PQgetvalue(r.get(), 0, 0));
-  }
-  if (Text(has.get(), 0, 2) == "t") {
-    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT stream, partition, next_offset, position_text, "
-                                                      "extract(epoch FROM now() - applied_at) FROM phony.apply_progress "
-                                                      "ORDER BY 1, 2",
-                                                      "reading the applier's progress"));
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      out.progress.push_back({.stream = Text(r.get(), i, 0), .partition = std::atoi(PQgetvalue(r.get(), i, 1)),
-                              .next_offset = std::atoll(PQgetvalue(r.get(), i, 2)), .position = Text(r.get(), i, 3),
-                              .seconds_since = std::atof(PQgetvalue(r.get(), i, 4))});
-    }
-  }
-  if (Text(has.get(), 0, 3) == "t") {
-    PHONY_ASSIGN_OR_RETURN(PgResult r, staging->Query("SELECT 'run ' || run_id || ' ' || state || coalesce(' at ' || "
-                                                      "finished_at::text, '') || ', snapshot ' || snapshot_lsn || CASE "
-                                                      "WHEN clean_cut THEN ' (clean cut)' ELSE '' END FROM "
-                                                      "phony.snapshot_runs ORDER BY run_id DESC LIMIT 1",
-                                                      "reading the snapshot runs"));
-    if (PQntuples(r.get()) == 1) out.last_snapshot = Text(r.get(), 0, 0);
-  }
-  return out;
-}
-
 absl::StatusOr<bool> StagingHasSnapshot(const JobConfig& config, const std::string& target_password) {
   PHONY_ASSIGN_OR_RETURN(auto staging, PgSession::Connect(EndpointOf(config.target, target_password), "staging"));
   PHONY_ASSIGN_OR_RETURN(PgResult has, staging->Query("SELECT to_regclass('phony.snapshot_runs') IS NOT NULL",

@@ -50,34 +50,6 @@ absl::StatusOr<ConvergeState> ConvergeOnce(const ConvergeOptions& options);
 // many were advanced.
 absl::StatusOr<int> SyncSequences(const ConvergeOptions& options);
 
-// The job's slot as the source sees it (for /metrics and phony status).
-struct SlotStats {
-  bool exists = false;
-  bool active = false;
-  int64_t retained_bytes = 0;  // WAL the slot holds back (current LSN - restart_lsn)
-  int64_t lag_bytes = 0;       // WAL not yet confirmed (current LSN - confirmed_flush_lsn)
-  std::string confirmed;       // confirmed_flush_lsn
-  std::string wal_status;      // reserved, extended, unreserved, lost
-};
-absl::StatusOr<SlotStats> ReadSlotStats(const JobConfig& config, const std::string& source_password,
-                                        const std::string& slot);
-
-// What staging's bookkeeping says (for /metrics and phony status).
-struct StagingStats {
-  int64_t dead_letters = 0;
-  int64_t deferred_pending = 0;
-  struct Progress {
-    std::string stream;
-    int partition = 0;
-    int64_t next_offset = 0;
-    std::string position;
-    double seconds_since = 0;  // since that progress was committed
-  };
-  std::vector<Progress> progress;
-  std::string last_snapshot;  // "run 3 done at …", "" when none
-};
-absl::StatusOr<StagingStats> ReadStagingStats(const JobConfig& config, const std::string& target_password);
-
 // Whether staging holds a finished snapshot of the job (phony.snapshot_runs).
 absl::StatusOr<bool> StagingHasSnapshot(const JobConfig& config, const std::string& target_password);
 

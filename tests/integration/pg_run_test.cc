@@ -124,13 +124,16 @@ class PgRunTest : public ::testing::Test {
   int Verify(const std::string& config, std::string* out, std::vector<std::string> more = {}) {
     std::vector<std::string> args = {"verify", "--config", config};
     args.insert(args.end(), more.begin(), more.end());
-    const std::string log = "verify" + std::to_string(++verifies_) + ".log";
+    return Phony(args, out);
+  }
+  // `phony ARGS`: its exit code, what it printed (stdout and stderr) in *out.
+  int Phony(const std::vector<std::string>& args, std::string* out) {
+    const std::string log = "phony" + std::to_string(++verifies_) + ".log";
     const pid_t pid = fork();
     if (pid == 0) {
       FILE* o = std::freopen((dir_ + "/" + log).c_str(), "w", stdout);
-      FILE* e = std::freopen((dir_ + "/" + log).c_str(), "a", stderr);
       (void)o;
-      (void)e;
+      dup2(STDOUT_FILENO, STDERR_FILENO);  // one file offset: nothing overwrites
       std::vector<char*> argv{const_cast<char*>(PHONY_BINARY)};
       for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
@@ -265,6 +268,26 @@ TEST_F(PgRunTest, KafkaStagesSurviveKillsAndEndEqualToTheSource) {
   std::string report;
   EXPECT_EQ(Verify(config, &report), 0) << report;
   EXPECT_GT(ticks_.load(), 50);
+
+  // Where the job stands, then retiring it.
+  std::string status;
+  ASSERT_EQ(Phony({"status", "--config", config, "--format", "json"}, &status), 0) << status;
+  const json st = json::parse(status.substr(status.find('{')));
+  EXPECT_TRUE(st["source"]["slot_exists"].get<bool>()) << status;
+  EXPECT_EQ(st["staging"]["dead_letters"], 0) << status;
+  EXPECT_EQ(st["staging"]["progress"].size(), 1u) << status;
+  std::string plan;
+  ASSERT_EQ(Phony({"teardown", "--config", config}, &plan), 0) << plan;
+  EXPECT_NE(plan.find("would drop"), std::string::npos) << plan;
+  EXPECT_EQ(One(admin_.get(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'phony_" + tag_ + "'"), "1")
+      << "without --yes nothing is dropped";
+  std::string dropped;
+  ASSERT_EQ(Phony({"teardown", "--config", config, "--yes"}, &dropped), 0) << dropped;
+  for (const char* what : {"replication slot", "publication", "capture-0", "transform-0", ".raw", ".anonymized"}) {
+    EXPECT_NE(dropped.find(what), std::string::npos) << what << " in:\n" << dropped;
+  }
+  EXPECT_EQ(One(admin_.get(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'phony_" + tag_ + "'"), "0");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/state/capture-0"));
   Broker("kill", dir_ + "/broker");
 }
 
