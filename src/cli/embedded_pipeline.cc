@@ -164,8 +164,11 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   copts.spill_dir = (*capture_state)->dir();
   copts.on_tables_added = o.on_tables_added;
 
-  EmbeddedBus raw({.name = "raw"});
-  EmbeddedBus anonymized({.name = "embedded." + config.name});
+  // Bounds: enough to keep each stage busy while the next works, small
+  // enough that the buses hold tens of MB, not hundreds (measured in
+  // bench/run_e2e.sh: larger queues bought no throughput).
+  EmbeddedBus raw({.name = "raw", .max_queued_events = 50000, .max_queued_bytes = 32 << 20});
+  EmbeddedBus anonymized({.name = "embedded." + config.name, .max_queued_events = 50000, .max_queued_bytes = 32 << 20});
   Failure failure(&raw, &anonymized);
 
   pg::PgCapture* capture_ptr = nullptr;
