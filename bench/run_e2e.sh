@@ -3,13 +3,16 @@
 # (scripts/pg_server.sh; source and staging are two databases on it) and,
 # for Kafka mode, a private broker (scripts/kafka_broker.sh):
 #
-#   bench/run_e2e.sh lag [seconds=60]
+#   bench/run_e2e.sh lag [seconds=60] ["embedded kafka"] ["5000 20000"]
 #     End-to-end lag (source commit → visible in staging) at a sustained 5 000
-#     and 20 000 row changes/s (pgbench -R, 10-row insert transactions into a
+#     and 20 000 row changes/s (pgbench -R, 20-row insert transactions into a
 #     10-column table with three anonymized columns), embedded and on Kafka.
 #     A poller reads max(id) in staging every 20 ms; a row's lag is the first
 #     poll that sees it minus its source created_at (clock_timestamp() at the
 #     insert, a few ms before the commit): p50, p99, max, peak RSS.
+#     Defaults are the config's (tuned for throughput); for latency set
+#     PHONY_BENCH_BATCH_DELAY_MS (apply.batch_delay_ms), PHONY_BENCH_TX_MS
+#     (kafka.transaction_interval_ms) and PHONY_BENCH_LINGER_MS (kafka.linger_ms).
 #   bench/run_e2e.sh throughput [rows=1000000]
 #     The same backlog of rows (transactions of 1 000) drained by PostgreSQL's
 #     own logical replication (CREATE SUBSCRIPTION, no anonymization; slot made
@@ -46,12 +49,13 @@ table_sql="CREATE TABLE events (id bigserial PRIMARY KEY, account_id bigint NOT 
 # job NAME SRC DST [kafka-brokers]: writes $dir/NAME.json
 job() {
   local kafka=""
-  [ -n "${4:-}" ] && kafka="\"kafka\": {\"brokers\": \"$4\", \"internal_topic_prefix\": \"bench_$1\", \"topic_prefix\": \"bench_$1\"},"
+  [ -n "${4:-}" ] && kafka="\"kafka\": {\"brokers\": \"$4\", \"internal_topic_prefix\": \"internal_$1\", \"topic_prefix\": \"public_$1\", \"transaction_interval_ms\": ${PHONY_BENCH_TX_MS:-1000}, \"linger_ms\": ${PHONY_BENCH_LINGER_MS:-20}},"
   cat >"$dir/$1.json" <<JSON
 {"name": "$1", $kafka
  "source": {"type": "postgresql", "host": "127.0.0.1", "port": $port, "database": "$2", "user": "postgres"},
  "target": {"type": "postgresql", "host": "127.0.0.1", "port": $port, "database": "$3", "user": "postgres"},
  "state": {"dir": "$dir/state-$1"}, "snapshot": {"analyze": false},
+ "apply": {"batch_delay_ms": ${PHONY_BENCH_BATCH_DELAY_MS:-500}},
  "anonymization": {"secret_ref": "env://PHONY_SECRET", "unlisted_columns": "keep", "locale": "en_US"},
  "tables": {"events": {"columns": {
    "email": {"transform": "ANONYMIZE", "generator": "email", "domain": "email", "unique": true},
@@ -62,7 +66,7 @@ JSON
 
 insert_sql="INSERT INTO events (account_id, email, full_name, phone, amount, status, payload, note)
 SELECT g, 'user' || g || '.' || random() || '@mail.example', 'Name ' || g, '+1 212 555 ' || lpad((g % 10000)::text, 4, '0'),
-       g % 1000 + 0.5, 'new', '{\"k\": 1}', 'note' FROM generate_series(1, 10) g;"
+       g % 1000 + 0.5, 'new', '{\"k\": 1}', 'note' FROM generate_series(1, 20) g;"
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo "?"; }
@@ -94,7 +98,7 @@ lag_round() {  # lag_round MODE RATE SECONDS
   # Warm up: the table's schema reaches staging.
   "${psql[@]}" -d "src_$name" -c "$insert_sql"
   for _ in $(seq 1 300); do
-    [ "$("${psql[@]}" -d "dst_$name" -c "SELECT count(*) FROM events" 2>/dev/null || echo 0)" = 10 ] && break
+    [ "$("${psql[@]}" -d "dst_$name" -c "SELECT count(*) FROM events" 2>/dev/null || echo 0)" = 20 ] && break
     sleep 0.1
   done
   echo "$insert_sql" >"$dir/insert.sql"
@@ -102,8 +106,8 @@ lag_round() {  # lag_round MODE RATE SECONDS
   ( printf 'SELECT extract(epoch FROM clock_timestamp()), coalesce(max(id), 0) FROM events \\watch 0.02\n' |
       "$bin/psql" -X -h 127.0.0.1 -p "$port" -U postgres -qAt -F ' ' -d "dst_$name" >"$dir/$name.polls" 2>/dev/null ) &
   local poller=$!
-  "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -f "$dir/insert.sql" -R $((rate / 10)) -T "$secs" -c 4 -j 2 \
-    "src_$name" >"$dir/$name.pgbench" 2>&1
+  "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -f "$dir/insert.sql" -R $((rate / 20)) -T "$secs" -c 4 -j 2 \
+    "src_$name" >"$dir/$name.pgbench" 2>&1 || { cat "$dir/$name.pgbench" >&2; exit 1; }
   local expected
   expected="$("${psql[@]}" -d "src_$name" -c "SELECT max(id) FROM events")"
   for _ in $(seq 1 600); do
@@ -115,7 +119,7 @@ lag_round() {  # lag_round MODE RATE SECONDS
   local rss; rss="$(peak_rss_mb "$run_pid")"
   kill -TERM "$run_pid"; wait "$run_pid" || true
   "${psql[@]}" -d "src_$name" -c "\\copy (SELECT id, extract(epoch FROM created_at) FROM events WHERE id > 10 ORDER BY id) TO '$dir/$name.rows'"
-  local achieved; achieved="$(awk '/^tps/ {printf "%.0f", $3 * 10; exit}' "$dir/$name.pgbench")"
+  local achieved; achieved="$(awk '/^tps/ {printf "%.0f", $3 * 20; exit}' "$dir/$name.pgbench")"
   python3 - "$dir/$name.rows" "$dir/$name.polls" "$mode" "$rate" "$achieved" "$rss" <<'PY'
 import bisect, sys
 rows = [tuple(map(float, l.split('\t'))) for l in open(sys.argv[1]) if l.strip()]
@@ -200,8 +204,8 @@ throughput() {
 case "$what" in
   lag)
     secs="${2:-60}"
-    for mode in embedded kafka; do
-      for rate in 5000 20000; do lag_round "$mode" "$rate" "$secs"; done
+    for mode in ${3:-embedded kafka}; do
+      for rate in ${4:-5000 20000}; do lag_round "$mode" "$rate" "$secs"; done
     done ;;
   throughput) throughput "${2:-1000000}" ;;
   *) echo "usage: $0 lag [seconds] | throughput [rows]" >&2; exit 2 ;;

@@ -507,7 +507,7 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
                               "replication_factor", "create_topics", "compression", "linger_ms",
                               "batch_bytes", "raw_retention_ms", "transactions", "properties",
                               "public_partitions", "decimal_handling", "include_schema",
-                              "tombstones_on_delete", "transaction_metadata"});
+                              "tombstones_on_delete", "transaction_metadata", "transaction_interval_ms"});
     if (auto b = c.String(*k, "kafka", "brokers", true)) kc.brokers = *b;
     if (auto p = c.String(*k, "kafka", "topic_prefix", false)) kc.topic_prefix = *p;
     if (auto p = c.String(*k, "kafka", "internal_topic_prefix", false)) kc.internal_topic_prefix = *p;
@@ -522,6 +522,9 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
     }
     if (auto n = c.Integer(*k, "kafka", "linger_ms", false, 0, 60000)) kc.linger_ms = static_cast<int>(*n);
     if (auto n = c.Integer(*k, "kafka", "batch_bytes", false, 1024, 64 << 20)) kc.batch_bytes = static_cast<int>(*n);
+    if (auto n = c.Integer(*k, "kafka", "transaction_interval_ms", false, 10, 600000)) {
+      kc.transaction_interval_ms = static_cast<int>(*n);
+    }
     if (auto n = c.Integer(*k, "kafka", "raw_retention_ms", false, -1, INT64_MAX)) kc.raw_retention_ms = *n;
     if (auto b = c.Bool(*k, "kafka", "transactions")) kc.transactions = *b;
     if (auto n = c.Integer(*k, "kafka", "public_partitions", false, 1, 1024)) kc.public_partitions = static_cast<int>(*n);

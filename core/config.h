@@ -56,6 +56,11 @@ struct KafkaConfig {
   std::string compression = "lz4";  // none, gzip, snappy, lz4, zstd
   int linger_ms = 20;
   int batch_bytes = 1 << 20;
+  // The transform stage commits a Kafka transaction at least this often:
+  // the most it adds to the lag before read_committed readers (the
+  // applier) see an event; shorter costs throughput (a commit is a few
+  // broker round trips).
+  int transaction_interval_ms = 1000;
   // retention.ms of the raw internal topic (-1: the broker's default).
   int64_t raw_retention_ms = -1;
   // Exactly-once raw stream: a transactional producer writes the events and

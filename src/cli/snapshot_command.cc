@@ -82,6 +82,19 @@ class ProgressDisplay {
 int RunSnapshot(const SnapshotFlags& flags) {
   auto loaded = LoadJob(flags.config_path, "snapshot");
   if (!loaded) return kExitConfig;
+  // An embedded `phony run` cannot re-read what it already confirmed, so
+  // re-copying tables under it would lose the changes since its progress
+  // mark: it must be stopped first (it holds capture's state directory).
+  if (!loaded->config.kafka && !flags.tables_csv.empty()) {
+    auto held = StateStore::Open(StageStateDir(loaded->config.state_dir, "capture", 0),
+                                 {.job_name = loaded->config.name, .stage = "capture"});
+    if (!held.ok() && absl::IsFailedPrecondition(held.status())) {
+      std::cerr << "phony snapshot --tables: " << held.status().message()
+                << "\nphony run streams this job embedded: stop it, re-copy the tables, then start it again (it "
+                   "replays what changed meanwhile). Tables created at the source are picked up by phony run itself.\n";
+      return kExitUsage;
+    }
+  }
   InstallStopSignals();
   return RunSnapshotFor(*loaded, flags);
 }

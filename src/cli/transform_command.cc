@@ -190,7 +190,8 @@ int RunTransform(const TransformFlags& flags) {
          .group_id = "phony-transform-" + config.name,
          .input_topics = {topics.raw},
          .transactional_id = "phony-transform-" + config.name + "-" + std::to_string(flags.instance),
-         .client_id = "phony-transform-" + config.name});
+         .client_id = "phony-transform-" + config.name,
+         .max_tx_interval = absl::Milliseconds(config.kafka->transaction_interval_ms)});
   });
   if (!stage.ok()) {
     spdlog::error("transform: {}", std::string(stage.status().message()));
