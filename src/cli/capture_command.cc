@@ -208,6 +208,7 @@ int RunCapture(const CaptureFlags& flags) {
     opts.stop_at_lsn = *lsn;
   }
   opts.binary = flags.binary;
+  opts.on_tables_added = flags.on_tables_added;
   opts.table_refresh_interval = absl::Seconds(flags.table_refresh_seconds);
   if (flags.heartbeat_seconds > 0) opts.heartbeat_interval = absl::Seconds(flags.heartbeat_seconds);
   if (flags.stop_after_idle_seconds > 0) {

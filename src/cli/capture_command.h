@@ -6,7 +6,11 @@
 // only for what was printed.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "core/schema.h"
 
 namespace phony::cli {
 
@@ -21,6 +25,8 @@ struct CaptureFlags {
   double heartbeat_seconds = 0;
   std::string slot;
   std::string publication;
+  // Tables capture added to the publication (phony run copies them).
+  std::function<void(const std::vector<TableId>&)> on_tables_added;
 };
 
 // Returns the process exit code: 0 done, 1 config problems, 2 usage,

@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
              "embedded, or over Kafka with a kafka section)");
   run->add_option("-c,--config", run_flags.config_path, "Job config (JSON)")->required();
   run->add_option("--stop-after-idle", run_flags.stop_after_idle_seconds,
-                  "Stop after this many seconds without changes, once everything is applied (embedded mode)");
+                  "Stop after this many seconds without changes, once everything is applied");
   run->add_option("--table-refresh-interval", run_flags.table_refresh_seconds,
                   "Seconds between looks for new tables matching include (default 30)")
       ->check(CLI::PositiveNumber);

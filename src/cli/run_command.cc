@@ -1,6 +1,8 @@
 #include "src/cli/run_command.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -116,11 +118,32 @@ class RunMetrics {
 };
 
 // Kafka mode in one process: the three stage commands on their own
-// threads, sharing the stop flag; the first to fail stops the others.
-int RunKafkaStages(const RunFlags& flags) {
+// threads, sharing the stop flag; the first to fail stops the others. New
+// source tables are copied beside them (`phony snapshot --tables`: the
+// applier rewinds to the copy's start mark and replays from Kafka).
+int RunKafkaStages(const RunFlags& flags, const LoadedJob& job, bool copy_new_tables) {
   std::atomic<bool>& stop = StopFlag();
   std::mutex mu;
   int first_failure = 0;
+  std::condition_variable added_cv;
+  std::set<std::string> added;
+  std::thread copier([&] {
+    std::unique_lock<std::mutex> l(mu);
+    while (!stop.load()) {
+      added_cv.wait_for(l, std::chrono::milliseconds(200));
+      if (added.empty() || stop.load()) continue;
+      const std::string tables = absl::StrJoin(added, ",");
+      added.clear();
+      l.unlock();
+      spdlog::info("run: new tables {}: copying them while the stages stream", tables);
+      const int code = RunSnapshotFor(job, {.tables_csv = tables, .quiet = true});
+      l.lock();
+      if (code != 0 && first_failure == 0) {
+        first_failure = code;
+        stop.store(true);
+      }
+    }
+  });
   auto run = [&](auto fn) {
     return std::thread([&, fn] {
       const int code = fn();
@@ -128,16 +151,37 @@ int RunKafkaStages(const RunFlags& flags) {
         std::lock_guard<std::mutex> l(mu);
         if (first_failure == 0) first_failure = code;
       }
-      stop.store(true);  // one stage ending ends the run
+      // One stage ending ends the run, unless each stops on its own once
+      // idle (--stop-after-idle): then the others drain first.
+      if (code != 0 || flags.stop_after_idle_seconds <= 0) stop.store(true);
     });
   };
   std::vector<std::thread> threads;
   threads.push_back(run([&] {
-    return RunCapture({.config_path = flags.config_path, .sink = "kafka", .table_refresh_seconds = flags.table_refresh_seconds});
+    return RunCapture({.config_path = flags.config_path, .sink = "kafka",
+                       .stop_after_idle_seconds = flags.stop_after_idle_seconds,
+                       .table_refresh_seconds = flags.table_refresh_seconds,
+                       .on_tables_added = !copy_new_tables ? std::function<void(const std::vector<TableId>&)>()
+                                                           : [&](const std::vector<TableId>& tables) {
+                                                               std::lock_guard<std::mutex> l(mu);
+                                                               for (const TableId& t : tables) {
+                                                                 added.insert(t.QualifiedName());
+                                                               }
+                                                               added_cv.notify_all();
+                                                             }});
   }));
-  threads.push_back(run([&] { return RunTransform({.config_path = flags.config_path}); }));
-  threads.push_back(run([&] { return RunApply({.config_path = flags.config_path}); }));
+  // With --stop-after-idle the later stages wait longer: what the earlier
+  // ones wrote last must reach them first.
+  const double idle = flags.stop_after_idle_seconds;
+  threads.push_back(run([&] {
+    return RunTransform({.config_path = flags.config_path, .stop_after_idle_seconds = idle > 0 ? idle + 2 : 0});
+  }));
+  threads.push_back(run([&] {
+    return RunApply({.config_path = flags.config_path, .stop_after_idle_seconds = idle > 0 ? idle + 4 : 0});
+  }));
   for (auto& t : threads) t.join();
+  stop.store(true);  // the copier's end
+  copier.join();
   return first_failure;
 }
 
@@ -208,6 +252,10 @@ int RunRun(const RunFlags& flags) {
   }
   if (stop.load()) return 0;
 
+  // Tables that appear at the source are copied, unless staging is filled
+  // some other way (snapshot.on_run: never).
+  const bool copy_new_tables = snapshot_possible && config.snapshot.on_run != "never";
+
   // 2. Deferred constraints, created once replay has converged.
   std::atomic<bool> converger_stop{false};
   std::thread converger;
@@ -242,7 +290,7 @@ int RunRun(const RunFlags& flags) {
   if (config.kafka) {
     spdlog::info("run: capture, transform and apply connected by Kafka at {}", config.kafka->brokers);
     metrics.phase.store(2);
-    const int code = RunKafkaStages(flags);
+    const int code = RunKafkaStages(flags, *loaded, copy_new_tables);
     if (code != 0) fail("a stage exited with code " + std::to_string(code));
     stop_converger();
     metrics.phase.store(3);
@@ -259,7 +307,7 @@ int RunRun(const RunFlags& flags) {
                                .counters = &metrics.counters};
     metrics.phase.store(2);
     if (flags.stop_after_idle_seconds > 0) po.stop_after_idle = absl::Seconds(flags.stop_after_idle_seconds);
-    if (snapshot_possible) {
+    if (copy_new_tables) {
       po.on_tables_added = [&](const std::vector<TableId>& tables) {
         std::lock_guard<std::mutex> l(mu);
         for (const TableId& t : tables) added.insert(t.QualifiedName());

@@ -13,7 +13,8 @@ namespace phony::cli {
 struct RunFlags {
   std::string config_path;
   // Stop once the source was quiet this long and everything is applied
-  // (embedded mode; tests, demos and one-shot catch-ups). 0: until signalled.
+  // (tests, demos and one-shot catch-ups; in Kafka mode each stage stops
+  // once idle, the later ones waiting a little longer). 0: until signalled.
   double stop_after_idle_seconds = 0;
   double table_refresh_seconds = 30;
   bool quiet = false;  // no snapshot progress display

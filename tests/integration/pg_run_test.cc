@@ -418,5 +418,40 @@ TEST_F(PgRunTest, TwoTransformsAndTwoAppliersSplitThePartitionsAndTakeOver) {
   Broker("kill", dir_ + "/broker");
 }
 
+// `phony run` with a kafka section: the snapshot, then the three stages in
+// one process over the broker; a table created meanwhile is copied while
+// they stream; --stop-after-idle drains and stops.
+TEST_F(PgRunTest, KafkaModeRunSnapshotsStreamsAndCopiesNewTables) {
+  const std::string brokers = Broker("start", dir_ + "/broker");
+  const std::string config = Config({{"kafka", {{"brokers", brokers}}}});
+  StartTraffic();
+  const pid_t run = Spawn({"run", "--config", config, "--quiet", "--table-refresh-interval", "1"}, "run.log");
+  for (int i = 0; i < 600 && ReadFile(dir_ + "/run.log").find("apply: phony_internal") == std::string::npos; ++i) {
+    ASSERT_EQ(Ended(run), "") << ReadFile(dir_ + "/run.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  PgConn src = Db(tag_);
+  PgQuery(src.get(), "CREATE TABLE newsletter (id int PRIMARY KEY, topic text NOT NULL); INSERT INTO newsletter "
+                     "SELECT g, 'topic ' || g FROM generate_series(1, 30) g");
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  PgQuery(src.get(), "INSERT INTO newsletter SELECT g, 'topic ' || g FROM generate_series(31, 40) g; "
+                     "UPDATE newsletter SET topic = 'changed' WHERE id = 5");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  StopTraffic();
+  EXPECT_GT(ticks_.load(), 50);
+  ASSERT_EQ(Ended(run), "") << ReadFile(dir_ + "/run.log");
+  kill(run, SIGTERM);
+  ASSERT_EQ(Wait(run), 0) << ReadFile(dir_ + "/run.log");
+  EXPECT_NE(ReadFile(dir_ + "/run.log").find("new tables public.newsletter"), std::string::npos)
+      << ReadFile(dir_ + "/run.log");
+  ASSERT_EQ(Wait(Spawn({"run", "--config", config, "--quiet", "--stop-after-idle", "3"}, "run2.log")), 0)
+      << ReadFile(dir_ + "/run2.log");
+  std::string report;
+  EXPECT_EQ(Verify(config, &report), 0) << report << ReadFile(dir_ + "/run.log");
+  EXPECT_EQ(One(Db(tag_ + "_staging").get(), "SELECT count(*) FROM newsletter"), "40");
+  Broker("kill", dir_ + "/broker");
+}
+
 }  // namespace
 }  // namespace phony
