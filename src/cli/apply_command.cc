@@ -41,7 +41,7 @@ class KafkaSource : public apply::ApplySource {
 }  // namespace
 
 std::unique_ptr<apply::StagingWriter> MakeStagingWriter(const JobConfig& config, const ResolvedSecrets& secrets) {
-  const std::string password = secrets.target_password ? std::string(secrets.target_password->value()) : "";
+  const std::string password = PasswordOf(secrets.target_password);
   if (config.target.is_postgres()) {
     return std::make_unique<apply::PgWriter>(apply::PgWriterOptions{.host = config.target.host,
                                                                     .port = config.target.port,

@@ -18,6 +18,7 @@
 #include "src/cli/apply_command.h"
 #include "src/cli/mapping_state.h"
 #include "src/cli/retry.h"
+#include "src/cli/stage_common.h"
 #include "src/transform/store_ledger.h"
 #include "src/transform/transformer.h"
 
@@ -153,7 +154,7 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   pg::PgCaptureOptions copts;
   copts.connect = {.host = config.source.host, .port = config.source.port, .database = config.source.database,
                    .user = config.source.user,
-                   .password = secrets.source_password ? std::string(secrets.source_password->value()) : "",
+                   .password = PasswordOf(secrets.source_password),
                    .application_name = "phony-run-" + config.name};
   copts.filter = config.Filter();
   copts.slot = pg::DefaultSlotName(config.name);

@@ -55,9 +55,9 @@ int RunStatus(const StatusFlags& flags) {
   if (!loaded) return kExitConfig;
   const JobConfig& config = loaded->config;
   const std::string source_password =
-      loaded->secrets.source_password ? std::string(loaded->secrets.source_password->value()) : "";
+      PasswordOf(loaded->secrets.source_password);
   const std::string target_password =
-      loaded->secrets.target_password ? std::string(loaded->secrets.target_password->value()) : "";
+      PasswordOf(loaded->secrets.target_password);
   const std::string slot = pg::DefaultSlotName(config.name);
   const std::string publication = pg::DefaultPublicationName(config.name);
   int code = 0;
@@ -144,7 +144,7 @@ int RunTeardown(const TeardownFlags& flags) {
   if (!loaded) return kExitConfig;
   const JobConfig& config = loaded->config;
   const std::string source_password =
-      loaded->secrets.source_password ? std::string(loaded->secrets.source_password->value()) : "";
+      PasswordOf(loaded->secrets.source_password);
   const std::string slot = pg::DefaultSlotName(config.name);
   const std::string publication = pg::DefaultPublicationName(config.name);
   std::vector<std::string> topics_to_drop, groups_to_drop;

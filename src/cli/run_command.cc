@@ -212,8 +212,8 @@ int RunRun(const RunFlags& flags) {
   }
   InstallStopSignals();
   std::atomic<bool>& stop = StopFlag();
-  const std::string source_password = secrets.source_password ? std::string(secrets.source_password->value()) : "";
-  const std::string target_password = secrets.target_password ? std::string(secrets.target_password->value()) : "";
+  const std::string source_password = PasswordOf(secrets.source_password);
+  const std::string target_password = PasswordOf(secrets.target_password);
 
   RunMetrics metrics(config, source_password, target_password);
   std::unique_ptr<MetricsServer> server;

@@ -103,8 +103,8 @@ int RunSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
   const LoadedJob* loaded = &job;
   const JobConfig& config = loaded->config;
   const ResolvedSecrets& secrets = loaded->secrets;
-  const std::string source_password = secrets.source_password ? secrets.source_password->value() : "";
-  const std::string target_password = secrets.target_password ? secrets.target_password->value() : "";
+  const std::string source_password = PasswordOf(secrets.source_password);
+  const std::string target_password = PasswordOf(secrets.target_password);
   if (!config.source.is_postgres() || !config.target.is_postgres()) {
     std::cerr << "phony snapshot: MySQL/MariaDB sources and staging arrive with issue #9; this job needs "
                  "source.type and target.type postgresql\n";

@@ -36,6 +36,11 @@ inline int ExitCodeFor(const absl::Status& s) {
   return kExitServer;
 }
 
+// A resolved password reference's value, "" when the config gives none.
+inline std::string PasswordOf(const std::optional<Secret>& secret) {
+  return secret ? std::string(secret->value()) : std::string();
+}
+
 // What a stage command loads first: the job config and its secrets. Prints
 // every problem (the config's, then the secrets') and returns nullopt: the
 // command then exits with kExitConfig.
