@@ -102,15 +102,15 @@ TEST(CliTest, EverySubcommandHasHelp) {
 }
 
 TEST(CliTest, PendingSubcommandsSayWhichIssueBringsThem) {
-  const Result r = RunPhony("run --config x.json");
+  const Result r = RunPhony("analyze --config x.json");
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_THAT(r.output, HasSubstr("phony run is not available yet: it arrives with issue #8"));
+  EXPECT_THAT(r.output, HasSubstr("phony analyze is not available yet: it arrives with issue #10"));
 }
 
 TEST(CliTest, JsonLogFormat) {
-  const Result r = RunPhony("--log-format json run --config x.json");
+  const Result r = RunPhony("--log-format json analyze --config x.json");
   EXPECT_THAT(r.output, HasSubstr("\"level\":\"error\""));
-  EXPECT_THAT(r.output, HasSubstr("\"msg\":\"phony run is not available yet"));
+  EXPECT_THAT(r.output, HasSubstr("\"msg\":\"phony analyze is not available yet"));
 }
 
 }  // namespace

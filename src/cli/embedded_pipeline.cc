@@ -239,6 +239,7 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   });
 
   std::atomic<bool> apply_drained{false};
+  std::atomic<bool> apply_done{false};
   std::thread apply_thread([&] {
     ReplayingSource source(anonymized_consumer.get(), &apply_drained, &counters);
     absl::Status s = apply::RunApplyLoop(stage, source, {.stop = &apply_drained});
@@ -246,6 +247,7 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
       spdlog::error("apply: {}", std::string(s.message()));
       failure.Set(WithContext("apply", s));
     }
+    apply_done.store(true);
   });
 
   // Capture stops on a stop request or on another stage's failure.
@@ -265,6 +267,20 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   counters.captured_transactions.store(capture.transactions_published());
   if (!captured.ok() && !failure.failed()) failure.Set(WithContext("capture", captured));
   raw_producer->Close();  // transform and apply drain what capture read
+  // ... but not forever: staging may be down while stopping. After the
+  // grace period the buses are shut; what staging lacks is unacked, so
+  // the slot still holds it for the next start.
+  const absl::Time drain_deadline = absl::Now() + absl::Seconds(30);
+  while (!apply_done.load() && !failure.failed() && absl::Now() < drain_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!apply_done.load() && !failure.failed()) {
+    spdlog::warn("run: staging did not take the last changes within 30 s of the stop; they stay in the slot for the "
+                 "next start");
+    apply_drained.store(true);
+    raw.Shutdown();
+    anonymized.Shutdown();
+  }
   transform_thread.join();
   apply_thread.join();
   if (absl::Status s = mappings->store->Flush(true); !s.ok() && !failure.failed()) {
