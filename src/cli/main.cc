@@ -15,6 +15,7 @@
 #include "src/cli/snapshot_command.h"
 #include "src/cli/transform_command.h"
 #include "src/cli/run_command.h"
+#include "src/cli/stage_common.h"
 #include "src/cli/verify_command.h"
 #include "src/cli/ops_command.h"
 
@@ -246,6 +247,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // The long-running subcommands stop cleanly on SIGINT/SIGTERM from the
+  // moment they start, not only once their stage is set up.
+  for (CLI::App* sub : {capture, transform, apply, snapshot, run}) {
+    if (sub->parsed()) phony::cli::InstallStopSignals();
+  }
   if (check->parsed()) return CheckConfig(config_path, !no_secrets);
   if (capture->parsed()) return phony::cli::RunCapture(capture_flags);
   if (transform->parsed()) return phony::cli::RunTransform(transform_flags);
