@@ -974,13 +974,25 @@ class Runner {
         }
         const StatementGroup& g = groups[i];
         const auto group_start = Clock::now();
-        if (!g.combined.empty() && (*session)->Run(g.combined, "constraints of " + g.id.QualifiedName()).ok()) {
+        // Two tables whose foreign keys point at each other (a cycle) lock
+        // each other's tables when altered in parallel: the deadlock victim
+        // is rolled back and simply runs again.
+        auto run = [&](const std::string& sql, const std::string& what) {
+          absl::Status st;
+          for (int attempt = 1; attempt <= 5; ++attempt) {
+            st = (*session)->Run(sql, what);
+            if (st.ok() || st.message().find("SQLSTATE 40P01") == std::string_view::npos) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+          }
+          return st;
+        };
+        if (!g.combined.empty() && run(g.combined, "constraints of " + g.id.QualifiedName()).ok()) {
           spdlog::debug("snapshot: {} constraints of {} in {:.2f} s", g.parts.size(), g.id.QualifiedName(),
                         Since(group_start));
           continue;
         }
         for (const std::string& sql : g.parts) {
-          absl::Status st = (*session)->Run(sql, "creating a constraint on " + g.id.QualifiedName());
+          absl::Status st = run(sql, "creating a constraint on " + g.id.QualifiedName());
           std::lock_guard<std::mutex> l(mu);
           if (absl::IsUnavailable(st)) {
             fatal.Update(st);
