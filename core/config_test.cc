@@ -261,6 +261,8 @@ TEST(ConfigTest, KafkaSectionValidated) {
   ExpectProblem(j, "kafka.acks", "unknown key");
   j["kafka"]["transactions"] = "yes";
   ExpectProblem(j, "kafka.transactions", "must be true or false");
+  j["kafka"]["transaction_interval_ms"] = 5;
+  ExpectProblem(j, "kafka.transaction_interval_ms", "between 10 and 600000, got 5");
 }
 
 TEST(ConfigTest, KafkaSectionParsed) {
@@ -278,6 +280,7 @@ TEST(ConfigTest, KafkaSectionParsed) {
   EXPECT_TRUE(c->kafka->create_topics);
   EXPECT_EQ(c->kafka->topic_prefix, "phony");
   EXPECT_EQ(c->kafka->properties.at("security.protocol"), "ssl");
+  EXPECT_EQ(c->kafka->transaction_interval_ms, 1000);
 }
 
 TEST(ConfigTest, TargetMustNotBeTheSource) {
@@ -414,15 +417,18 @@ TEST(ConfigTest, SnapshotSectionParsedAndValidated) {
   EXPECT_EQ(config.snapshot.workers, 0);  // one per core
   EXPECT_EQ(config.snapshot.chunk_mb, 32);
   EXPECT_TRUE(config.snapshot.drop_existing);
+  EXPECT_EQ(config.snapshot.on_run, "auto");
   j["snapshot"] = {{"workers", 4}, {"chunk_mb", 8}, {"drop_existing", false}, {"analyze", false},
-                   {"max_attempts", 5}};
+                   {"max_attempts", 5}, {"on_run", "never"}};
   ASSERT_TRUE(ParseJobConfig(j.dump(), &config).empty());
+  EXPECT_EQ(config.snapshot.on_run, "never");
   EXPECT_EQ(config.snapshot.workers, 4);
   EXPECT_EQ(config.snapshot.chunk_mb, 8);
   EXPECT_FALSE(config.snapshot.drop_existing);
   EXPECT_FALSE(config.snapshot.analyze);
   EXPECT_EQ(config.snapshot.max_attempts, 5);
-  j["snapshot"] = {{"workers", 17}, {"chunk_mb", 0}, {"analyze", "yes"}, {"parallel", 2}};
+  j["snapshot"] = {{"workers", 17}, {"chunk_mb", 0}, {"analyze", "yes"}, {"parallel", 2}, {"on_run", "sometimes"}};
+  ExpectProblem(j, "snapshot.on_run", "must be one of auto, always, never");
   ExpectProblem(j, "snapshot.workers", "between 1 and 16");
   ExpectProblem(j, "snapshot.chunk_mb", "between 1 and");
   ExpectProblem(j, "snapshot.analyze", "must be true or false");

@@ -113,4 +113,27 @@ TEST(CliTest, JsonLogFormat) {
   EXPECT_THAT(r.output, HasSubstr("\"msg\":\"phony analyze is not available yet"));
 }
 
+// `phony run` refuses, before touching a server, what it cannot run: a
+// wrong key (named with its path), a subset (a one-off copy, not a mirror).
+TEST(CliTest, RunRefusesBadConfigsNamingTheKey) {
+  const std::string env =
+      "PHONY_SOURCE_PASSWORD=x PHONY_TARGET_PASSWORD=y PHONY_SECRET=0123456789abcdef0123456789abcdef";
+  const std::string dir = ::testing::TempDir();
+  const std::string bad = dir + "/run_bad_on_run.json", subset = dir + "/run_subset.json";
+  ASSERT_EQ(std::system(("sed 's/\"name\": \"demo-shop\",/\"name\": \"demo-shop\", \"snapshot\": "
+                         "{\"on_run\": \"sometimes\"},/' " + kExamples + "pg-embedded.json > " + bad)
+                            .c_str()),
+            0);
+  Result r = RunPhony("run --config " + bad, env);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("snapshot.on_run"));
+  ASSERT_EQ(std::system(("sed 's/\"name\": \"demo-shop\",/\"name\": \"demo-shop\", \"subset\": "
+                         "{\"percentage\": 1, \"seed_tables\": [\"customers\"]},/' " + kExamples + "pg-embedded.json > " + subset)
+                            .c_str()),
+            0);
+  r = RunPhony("run --config " + subset, env);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("subset: a subset is a one-off copy"));
+}
+
 }  // namespace

@@ -67,7 +67,9 @@ class RunMetrics {
            static_cast<double>(counters.applied_rows.load()));
     const int64_t commit_us = counters.applied_commit_micros.load();
     double lag = 0;
-    if (commit_us > 0 && tx_in > tx_out) lag = std::max(0.0, absl::ToDoubleSeconds(absl::Now() - absl::FromUnixMicros(commit_us)));
+    if (commit_us > 0 && tx_in > tx_out) {  // changes wait: the oldest is at least this old
+      lag = std::max(0.0, absl::ToDoubleSeconds(absl::Now() - absl::FromUnixMicros(commit_us)));
+    }
     metric("phony_lag_seconds", "gauge",
            "Source commit to staging: age of the last applied commit while changes wait, else 0", job, lag);
     metric("phony_last_applied_commit_timestamp_seconds", "gauge", "Source commit time of the last applied transaction",
