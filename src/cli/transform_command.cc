@@ -189,7 +189,8 @@ int RunTransform(const TransformFlags& flags) {
         {.kafka = *config.kafka,
          .group_id = "phony-transform-" + config.name,
          .input_topics = {topics.raw},
-         .transactional_id = "phony-transform-" + config.name + "-" + std::to_string(flags.instance),
+         .transactional_id_prefix = "phony-transform-" + config.name,
+         .member_id = "phony-transform-" + config.name + "-" + std::to_string(flags.instance),
          .client_id = "phony-transform-" + config.name,
          .max_tx_interval = absl::Milliseconds(config.kafka->transaction_interval_ms)});
   });

@@ -1,12 +1,20 @@
-// Consume-transform-produce, exactly once (Kafka transactions, KIP-98 with
-// KIP-447's group-metadata fencing): a consumer group member reads its
-// input topics with read_committed, a caller's function turns each message
-// into output records, and a transactional producer writes the outputs and
-// the consumed offsets in one Kafka transaction, many input messages per
-// transaction (bounded by count and time). A crash anywhere leaves either
-// the whole transaction (outputs and offsets) or none of it: a
-// read_committed reader of the outputs sees every input exactly once.
-// docs/kafka.md "The transform stage". librdkafka stays behind this header.
+// Consume-transform-produce, exactly once (Kafka transactions, KIP-98): a
+// consumer group member reads its input topics with read_committed, a
+// caller's function turns each message into output records, and a
+// transactional producer writes the outputs and the consumed offsets in one
+// Kafka transaction, many input messages per transaction (bounded by count
+// and time). A crash anywhere leaves either the whole transaction (outputs
+// and offsets) or none of it: a read_committed reader of the outputs sees
+// every input exactly once.
+//
+// One transactional producer per assigned input partition, its id derived
+// from the partition: the member that takes a partition over fences the
+// previous owner's producer for it, which aborts that owner's open
+// transaction at once. With one id per process, a member that died for good
+// would leave its last transaction open until the broker's
+// transaction.timeout.ms, and every read_committed reader of the partitions
+// it wrote to would stall that long. docs/kafka.md "The transform stage".
+// librdkafka stays behind this header.
 #pragma once
 
 #include <cstdint>
@@ -26,9 +34,14 @@ struct ExactlyOnceOptions {
   KafkaConfig kafka;
   std::string group_id;
   std::vector<std::string> input_topics;
-  // Unique per stage instance; a second process with the same id fences
-  // this one (Run then returns kFailedPrecondition naming it).
-  std::string transactional_id;
+  // Each input partition's producer has the transactional id
+  // "<transactional_id_prefix>-<topic>-<partition>": whoever owns the
+  // partition next fences it (Run then returns kFailedPrecondition naming it).
+  std::string transactional_id_prefix;
+  // The consumer's group.instance.id (static membership, KIP-345): unique
+  // per stage instance, so a restarted instance takes its partitions back
+  // at once. A second process with the same id fences this one.
+  std::string member_id;
   std::string client_id = "phony-transform";
   // Each commit costs a few broker round trips during which nothing is
   // processed: fewer, larger transactions, at the price of up to this much
@@ -78,6 +91,7 @@ class ExactlyOnceStage {
     uint64_t transactions = 0;
     uint64_t aborts = 0;
     uint64_t assignments = 0;  // partition assignments received
+    uint64_t producers = 0;    // transactional producers started (one per partition taken)
     absl::Time first_input = absl::InfinitePast();  // when the first and the last input came
     absl::Time last_input = absl::InfinitePast();
   };
