@@ -31,7 +31,7 @@ cleanup() {
   pkill -f "phony run --config $dir" 2>/dev/null || true
   [ -d "$dir/broker" ] && scripts/kafka_broker.sh kill "$dir/broker" >/dev/null 2>&1 || true
   scripts/pg_server.sh stop "$dir/pg" >/dev/null 2>&1 || true
-  rm -rf "$dir"
+  [ -n "${PHONY_BENCH_KEEP:-}" ] && echo "kept $dir" >&2 || rm -rf "$dir"
 }
 trap cleanup EXIT
 port="$(scripts/pg_server.sh start "$dir/pg")"
@@ -58,7 +58,7 @@ job() {
  "apply": {"batch_delay_ms": ${PHONY_BENCH_BATCH_DELAY_MS:-500}},
  "anonymization": {"secret_ref": "env://PHONY_SECRET", "unlisted_columns": "keep", "locale": "en_US"},
  "tables": {"events": {"columns": {
-   "email": {"transform": "ANONYMIZE", "generator": "email", "domain": "email", "unique": true},
+   "email": {"transform": "ANONYMIZE", "generator": "email", "domain": "email", "unique": ${PHONY_BENCH_UNIQUE:-true}},
    "full_name": {"transform": "ANONYMIZE", "generator": "full_name"},
    "phone": {"transform": "MASK", "pattern": "+1 ### ### {last4}"}}}}}
 JSON
@@ -151,6 +151,7 @@ throughput() {
   "${psql[@]}" -d tsrc -c "$table_sql"
   "${psql[@]}" -d tnative -c "$table_sql"
   job tput tsrc tphony
+  [ -n "${PHONY_BENCH_ASYNC_STAGING:-}" ] && "${psql[@]}" -c "ALTER DATABASE tphony SET synchronous_commit = off"
   # phony's slot and staging table (the snapshot of the empty table).
   build/phony run --config "$dir/tput.json" --quiet --stop-after-idle 2 >"$dir/tput-init.log" 2>&1 || { cat "$dir/tput-init.log" >&2; exit 1; }
   # PostgreSQL's own: the slot first (same-server subscriptions need it), then a disabled subscription.
@@ -166,19 +167,33 @@ throughput() {
              g % 1000 + 0.5, 'new', '{\"k\": 1}', 'note' FROM generate_series(b * 1000 + 1, least((b + 1) * 1000, n)) g;
       COMMIT; END LOOP; END \$\$" -c "CALL load($rows)"
   local start end native phony
+  # Each drain starts from a checkpoint, and autovacuum stays off the copies:
+  # otherwise the second drain pays for the first one's checkpoint and the
+  # vacuum of its million new rows.
+  "${psql[@]}" -d tnative -c "ALTER TABLE events SET (autovacuum_enabled = off)"
+  "${psql[@]}" -d tphony -c "ALTER TABLE events SET (autovacuum_enabled = off)"
+  "${psql[@]}" -c "CHECKPOINT"
+  # PHONY_BENCH_SKIP_NATIVE=SECONDS: reuse that native time (phony-only experiments).
+  if [ -n "${PHONY_BENCH_SKIP_NATIVE:-}" ]; then
+    native="$PHONY_BENCH_SKIP_NATIVE"
+  else
+    start=$(date +%s.%N)
+    "${psql[@]}" -d tnative -c "ALTER SUBSCRIPTION native_sub ENABLE"
+    until [ "$("${psql[@]}" -d tnative -c "SELECT count(*) FROM events")" = "$rows" ]; do sleep 0.2; done
+    end=$(date +%s.%N)
+    native=$(echo "$end - $start" | bc -l)
+    "${psql[@]}" -d tnative -c "ALTER SUBSCRIPTION native_sub DISABLE"
+  fi
+  "${psql[@]}" -c "CHECKPOINT"
   start=$(date +%s.%N)
-  "${psql[@]}" -d tnative -c "ALTER SUBSCRIPTION native_sub ENABLE"
-  until [ "$("${psql[@]}" -d tnative -c "SELECT count(*) FROM events")" = "$rows" ]; do sleep 0.2; done
-  end=$(date +%s.%N)
-  native=$(echo "$end - $start" | bc -l)
-  "${psql[@]}" -d tnative -c "ALTER SUBSCRIPTION native_sub DISABLE"
-  start=$(date +%s.%N)
-  build/phony run --config "$dir/tput.json" --quiet >"$dir/tput.log" 2>&1 &
+  LD_PRELOAD="${PHONY_BENCH_PRELOAD:-}" build/phony run --config "$dir/tput.json" --quiet >"$dir/tput.log" 2>&1 &
   run_pid=$!
-  # PHONY_BENCH_PERF=FILE: a perf profile of phony while it drains, its report in FILE.
+  # PHONY_BENCH_PERF=FILE: a perf profile of phony while it drains, its report in FILE
+  # (PHONY_BENCH_PERF_CALLGRAPH=dwarf for callers; the build has no frame pointers).
   local perf_pid=""
   if [ -n "${PHONY_BENCH_PERF:-}" ]; then
-    perf record -F 499 -g -p "$run_pid" -o "$dir/perf.data" >/dev/null 2>&1 &
+    sleep 1  # perf -p follows the threads that exist when it attaches: the stages' start in the first second
+    perf record -F 499 --call-graph "${PHONY_BENCH_PERF_CALLGRAPH:-fp}" -p "$run_pid" -o "$dir/perf.data" >/dev/null 2>&1 &
     perf_pid=$!
   fi
   until [ "$("${psql[@]}" -d tphony -c "SELECT count(*) FROM events")" = "$rows" ]; do
@@ -191,7 +206,10 @@ throughput() {
   local cpu; cpu="$(cpu_seconds "$run_pid")"
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"; wait "$perf_pid" || true
-    perf report -i "$dir/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null | grep -v "^$" >"$PHONY_BENCH_PERF" || true
+    { perf report -i "$dir/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v "^$"
+      perf report -i "$dir/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null | grep -v "^$"
+    } >"$PHONY_BENCH_PERF" || true
+    cp "$dir/perf.data" "$PHONY_BENCH_PERF.data"  # for more reports
   fi
   kill -TERM "$run_pid"; wait "$run_pid" || true
   printf 'CREATE SUBSCRIPTION (no anonymization) %8.2f s  %8.0f rows/s\n' "$native" "$(echo "$rows / $native" | bc -l)"
