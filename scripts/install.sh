@@ -20,7 +20,7 @@ APT_PACKAGES=(
   libpq-dev libmariadb-dev librdkafka-dev librocksdb-dev libabsl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libssh2-1-dev libzstd-dev libxxhash-dev libre2-dev libsimdjson-dev
-  libcurl4-openssl-dev libhowardhinnant-date-dev libcpp-httplib-dev zlib1g-dev
+  libcurl4-openssl-dev libhowardhinnant-date-dev libcpp-httplib-dev zlib1g-dev libjemalloc-dev
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client
   openjdk-17-jre-headless maven kcat
   openssh-server openssh-client util-linux procps iproute2 netcat-openbsd time bc

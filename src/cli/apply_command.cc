@@ -1,5 +1,8 @@
 #include "src/cli/apply_command.h"
 
+#include <map>
+#include <utility>
+
 #include <iostream>
 #include <memory>
 
@@ -12,6 +15,7 @@
 #include "src/apply/mysql/my_writer.h"
 #include "src/apply/postgres/pg_writer.h"
 #include "src/cli/retry.h"
+#include "src/cli/pipeline_counters.h"
 #include "src/cli/stage_common.h"
 #include "src/kafka/kafka_admin.h"
 #include "src/kafka/kafka_bus.h"
@@ -21,13 +25,41 @@
 namespace phony::cli {
 namespace {
 
-// The consumer group member as the loop's rewindable source.
+// The consumer group member as the loop's rewindable source. With
+// `counters` (phony run's /metrics) it counts what staging committed: each
+// delivery's transactions when it is acked.
 class KafkaSource : public apply::ApplySource {
  public:
-  explicit KafkaSource(std::unique_ptr<kafka::KafkaBusConsumer> consumer) : consumer_(std::move(consumer)) {}
-  absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration timeout) override { return consumer_->Poll(timeout); }
-  absl::Status Ack(const KafkaOffset& offset) override { return consumer_->Ack(offset); }
+  KafkaSource(std::unique_ptr<kafka::KafkaBusConsumer> consumer, PipelineCounters* counters)
+      : consumer_(std::move(consumer)), counters_(counters) {}
+  absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration timeout) override {
+    auto d = consumer_->Poll(timeout);
+    if (counters_ != nullptr && d.ok() && d->has_value()) {
+      Counts c;
+      for (const Event& e : (*d)->batch.events) {
+        if (const auto* commit = std::get_if<TxCommit>(&e)) {
+          ++c.transactions;
+          c.rows += commit->event_count;
+          c.last_commit_us = commit->commit_ts_us;
+        }
+      }
+      if (c.transactions > 0) pending_[{(*d)->offset.partition, (*d)->offset.offset}] = c;
+    }
+    return d;
+  }
+  absl::Status Ack(const KafkaOffset& offset) override {
+    if (counters_ != nullptr) {
+      if (auto it = pending_.find({offset.partition, offset.offset}); it != pending_.end()) {
+        counters_->applied_transactions.fetch_add(it->second.transactions, std::memory_order_relaxed);
+        counters_->applied_rows.fetch_add(it->second.rows, std::memory_order_relaxed);
+        counters_->applied_commit_micros.store(it->second.last_commit_us, std::memory_order_relaxed);
+        pending_.erase(it);
+      }
+    }
+    return consumer_->Ack(offset);
+  }
   absl::Status Rewind(const std::function<int64_t(const apply::StreamPartition&)>& start) override {
+    pending_.clear();  // what comes again is counted again
     return consumer_->Rewind([&](const std::string& topic, int32_t partition) { return start({topic, partition}); });
   }
   bool Ready() const override { return consumer_->assigned_partitions() > 0; }
@@ -35,7 +67,14 @@ class KafkaSource : public apply::ApplySource {
   int AssignedPartitions() const override { return static_cast<int>(consumer_->assigned_partitions()); }
 
  private:
+  struct Counts {
+    uint64_t transactions = 0;
+    uint64_t rows = 0;
+    int64_t last_commit_us = 0;
+  };
   std::unique_ptr<kafka::KafkaBusConsumer> consumer_;
+  PipelineCounters* counters_;
+  std::map<std::pair<int32_t, int64_t>, Counts> pending_;  // (partition, offset) of unacked deliveries
 };
 
 }  // namespace
@@ -140,7 +179,7 @@ int RunApply(const ApplyFlags& flags) {
     spdlog::error("apply: {}", std::string(consumer.status().message()));
     return ExitCodeFor(consumer.status());
   }
-  KafkaSource source(*std::move(consumer));
+  KafkaSource source(*std::move(consumer), flags.counters);
   spdlog::info("apply: {} -> {} staging {}:{}{} ({} schema versions known)", topics.anonymized,
                DatabaseTypeName(config.target.type), config.target.host, config.target.port,
                config.target.is_postgres() ? "/" + config.target.database : std::string(), learnt);

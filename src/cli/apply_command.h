@@ -13,11 +13,14 @@
 
 namespace phony::cli {
 
+struct PipelineCounters;
+
 struct ApplyFlags {
   std::string config_path;
   // One per process of a job: the consumer group's static member id.
   int instance = 0;
   double stop_after_idle_seconds = 0;  // 0: run until signalled
+  PipelineCounters* counters = nullptr;  // phony run's /metrics (optional)
 };
 
 // 0 done, 1 config problems, 4 a server problem (or staging refused a

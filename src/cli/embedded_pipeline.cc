@@ -9,7 +9,9 @@
 #include <utility>
 
 #include "core/embedded_bus.h"
+#include "core/event_codec.h"
 #include "core/state_store.h"
+#include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/apply/apply_loop.h"
 #include "src/apply/apply_stage.h"
@@ -27,17 +29,25 @@ namespace {
 
 // The anonymized bus as the apply loop's rewindable source: every delivery
 // is kept until the applier acks it (staging committed it), and a rewind
-// delivers the kept ones again, in order. Offsets of a restarted process
-// start over, so stored start offsets are not used: the stage skips what it
-// has by event position. The end of the stream (transform closed its
-// producer after a stop) ends the loop through `drained`.
+// delivers the kept ones again, in order. They are kept encoded (the
+// internal codec): cheaper than a deep copy of the events and its
+// destruction, and a fraction of their memory; decoding happens only on a rewind,
+// which is rare (staging restarts, a dead letter to isolate). Offsets of a
+// restarted process start over, so stored start offsets are not used: the
+// stage skips what it has by event position. The end of the stream
+// (transform closed its producer after a stop) ends the loop through
+// `drained`.
 class ReplayingSource : public apply::ApplySource {
  public:
   ReplayingSource(BusConsumer* consumer, std::atomic<bool>* drained, PipelineCounters* counters)
       : consumer_(consumer), drained_(drained), counters_(counters) {}
 
   absl::StatusOr<std::optional<Delivery>> Poll(absl::Duration timeout) override {
-    if (cursor_ < kept_.size()) return std::optional<Delivery>(kept_[cursor_++]);
+    if (cursor_ < kept_.size()) {
+      PHONY_ASSIGN_OR_RETURN(Delivery d, Decode(kept_[cursor_]));
+      ++cursor_;
+      return std::optional<Delivery>(std::move(d));
+    }
     auto d = consumer_->Poll(timeout);
     if (!d.ok()) {
       if (absl::IsOutOfRange(d.status()) || absl::IsCancelled(d.status())) {
@@ -47,7 +57,7 @@ class ReplayingSource : public apply::ApplySource {
       return d.status();
     }
     if (!d->has_value()) return d;
-    kept_.push_back(**d);
+    kept_.push_back(Encode(**d));
     cursor_ = kept_.size();
     return d;
   }
@@ -69,21 +79,66 @@ class ReplayingSource : public apply::ApplySource {
   }
 
  private:
-  void Count(const Delivery& d) {
+  struct Kept {
+    KafkaOffset offset;
+    uint64_t id = 0;
+    int32_t partition = 0;
+    std::string bytes;          // the events, encoded one after another
+    std::vector<uint32_t> ends;  // where each event's encoding ends
+    uint64_t transactions = 0;   // for the counters
+    uint64_t rows = 0;
+    int64_t last_commit_us = 0;
+  };
+
+  Kept Encode(const Delivery& d) {
+    Kept k;
+    k.offset = d.offset;
+    k.id = d.batch.id;
+    k.partition = d.batch.partition;
+    k.ends.reserve(d.batch.events.size());
+    // Batches are alike: the last one's size avoids regrowing the buffer.
+    if (!d.batch.events.empty()) k.bytes.reserve(bytes_per_event_ * d.batch.events.size() * 9 / 8);
     for (const Event& e : d.batch.events) {
+      EncodeEvent(e, &k.bytes);
+      k.ends.push_back(static_cast<uint32_t>(k.bytes.size()));
       if (const auto* c = std::get_if<TxCommit>(&e)) {
-        counters_->applied_transactions.fetch_add(1, std::memory_order_relaxed);
-        counters_->applied_rows.fetch_add(c->event_count, std::memory_order_relaxed);
-        counters_->applied_commit_micros.store(c->commit_ts_us, std::memory_order_relaxed);
+        ++k.transactions;
+        k.rows += c->event_count;
+        k.last_commit_us = c->commit_ts_us;
       }
     }
+    if (!d.batch.events.empty()) bytes_per_event_ = k.bytes.size() / d.batch.events.size() + 1;
+    return k;
+  }
+
+  static absl::StatusOr<Delivery> Decode(const Kept& k) {
+    Delivery d;
+    d.offset = k.offset;
+    d.batch.id = k.id;
+    d.batch.partition = k.partition;
+    d.batch.events.reserve(k.ends.size());
+    uint32_t begin = 0;
+    for (uint32_t end : k.ends) {
+      PHONY_ASSIGN_OR_RETURN(Event e, DecodeEvent(std::string_view(k.bytes).substr(begin, end - begin)));
+      d.batch.events.push_back(std::move(e));
+      begin = end;
+    }
+    return d;
+  }
+
+  void Count(const Kept& k) {
+    if (k.transactions == 0) return;
+    counters_->applied_transactions.fetch_add(k.transactions, std::memory_order_relaxed);
+    counters_->applied_rows.fetch_add(k.rows, std::memory_order_relaxed);
+    counters_->applied_commit_micros.store(k.last_commit_us, std::memory_order_relaxed);
   }
 
   BusConsumer* consumer_;
   std::atomic<bool>* drained_;
   PipelineCounters* counters_;
-  std::deque<Delivery> kept_;
+  std::deque<Kept> kept_;
   size_t cursor_ = 0;  // kept_[cursor_] is the next to deliver again
+  size_t bytes_per_event_ = 64;
 };
 
 // The first failure of any stage, and the stop it triggers everywhere.
@@ -112,6 +167,11 @@ class Failure {
   absl::Status status_;
   std::atomic<bool> failed_{false};
 };
+
+// Pending mapping-store entries the background flusher writes at once:
+// sorted, the skiplist inserts of a large batch are cheap (bench/
+// transform_bench.cc BM_MappingStoreLedgerInsert: 10 000 -> 100 000 is +40%).
+constexpr size_t kLedgerFlushEntries = 50000;
 
 absl::Status WithContext(const char* stage, const absl::Status& s) {
   return absl::Status(s.code(), std::string(stage) + ": " + std::string(s.message()));
@@ -194,7 +254,10 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   });
   auto anonymized_consumer = anonymized.CreateConsumer();
 
+  // The ledger's RocksDB writes run beside the transform thread.
+  transform::BackgroundFlusher flusher(mappings->store.get(), kLedgerFlushEntries);
   std::thread transform_thread([&] {
+    NameThisThread("phony-transform");
     transform::MappingStore* store = mappings->store.get();
     uint64_t next_id = 0;
     while (!failure.failed()) {
@@ -229,11 +292,11 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
         if (s.ok()) break;
         if (!absl::IsDeadlineExceeded(s)) return;  // shut down
       }
-      if (store->pending() >= 10000) {
-        if (absl::Status s = store->Flush(false); !s.ok()) {
-          failure.Set(WithContext("transform: mapping store", s));
-          return;
-        }
+      absl::Status flushed = flusher.status();
+      if (flushed.ok() && flusher.Backlogged()) flushed = store->Flush(false);
+      if (!flushed.ok()) {
+        failure.Set(WithContext("transform: mapping store", flushed));
+        return;
       }
     }
   });
@@ -241,6 +304,7 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   std::atomic<bool> apply_drained{false};
   std::atomic<bool> apply_done{false};
   std::thread apply_thread([&] {
+    NameThisThread("phony-apply");
     ReplayingSource source(anonymized_consumer.get(), &apply_drained, &counters);
     absl::Status s = apply::RunApplyLoop(stage, source, {.stop = &apply_drained});
     if (!s.ok() && !failure.failed()) {
@@ -254,6 +318,7 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   std::atomic<bool> capture_stop{false};
   std::atomic<bool> capture_done{false};
   std::thread watcher([&] {
+    NameThisThread("phony-watch");
     while (!capture_done.load()) {
       if (o.stop->load() || (o.pause != nullptr && o.pause->load()) || failure.failed()) capture_stop.store(true);
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -283,6 +348,9 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   }
   transform_thread.join();
   apply_thread.join();
+  if (absl::Status s = flusher.Stop(); !s.ok() && !failure.failed()) {
+    failure.Set(WithContext("transform: mapping store", s));
+  }
   if (absl::Status s = mappings->store->Flush(true); !s.ok() && !failure.failed()) {
     failure.Set(WithContext("transform: mapping store", s));
   }

@@ -25,20 +25,9 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/config.h"
+#include "src/cli/pipeline_counters.h"
 
 namespace phony::cli {
-
-struct PipelineCounters {
-  std::atomic<uint64_t> captured_transactions{0};
-  std::atomic<uint64_t> transformed_events{0};
-  std::atomic<uint64_t> transformed_transactions{0};
-  std::atomic<uint64_t> applied_rows{0};
-  std::atomic<uint64_t> applied_transactions{0};
-  std::atomic<uint64_t> dead_letters{0};
-  // Unix micros of the source commit of the last transaction staging holds.
-  std::atomic<int64_t> applied_commit_micros{0};
-  std::atomic<bool> running{false};  // the pipeline streams (false while a table is copied)
-};
 
 struct EmbeddedPipelineOptions {
   const JobConfig* config = nullptr;

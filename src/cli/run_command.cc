@@ -28,7 +28,7 @@
 namespace phony::cli {
 namespace {
 
-// What /metrics shows: the pipeline's counters (embedded mode) and, read
+// What /metrics shows: the pipeline's counters (both modes) and, read
 // from the servers at most every 5 s, the slot and staging's bookkeeping.
 class RunMetrics {
  public:
@@ -123,7 +123,7 @@ class RunMetrics {
 // threads, sharing the stop flag; the first to fail stops the others. New
 // source tables are copied beside them (`phony snapshot --tables`: the
 // applier rewinds to the copy's start mark and replays from Kafka).
-int RunKafkaStages(const RunFlags& flags, const LoadedJob& job, bool copy_new_tables) {
+int RunKafkaStages(const RunFlags& flags, const LoadedJob& job, bool copy_new_tables, PipelineCounters* counters) {
   std::atomic<bool>& stop = StopFlag();
   std::mutex mu;
   int first_failure = 0;
@@ -176,10 +176,12 @@ int RunKafkaStages(const RunFlags& flags, const LoadedJob& job, bool copy_new_ta
   // ones wrote last must reach them first.
   const double idle = flags.stop_after_idle_seconds;
   threads.push_back(run([&] {
-    return RunTransform({.config_path = flags.config_path, .stop_after_idle_seconds = idle > 0 ? idle + 2 : 0});
+    return RunTransform({.config_path = flags.config_path, .stop_after_idle_seconds = idle > 0 ? idle + 2 : 0,
+                         .counters = counters});
   }));
   threads.push_back(run([&] {
-    return RunApply({.config_path = flags.config_path, .stop_after_idle_seconds = idle > 0 ? idle + 4 : 0});
+    return RunApply({.config_path = flags.config_path, .stop_after_idle_seconds = idle > 0 ? idle + 4 : 0,
+                     .counters = counters});
   }));
   for (auto& t : threads) t.join();
   stop.store(true);  // the copier's end
@@ -292,7 +294,7 @@ int RunRun(const RunFlags& flags) {
   if (config.kafka) {
     spdlog::info("run: capture, transform and apply connected by Kafka at {}", config.kafka->brokers);
     metrics.phase.store(2);
-    const int code = RunKafkaStages(flags, *loaded, copy_new_tables);
+    const int code = RunKafkaStages(flags, *loaded, copy_new_tables, &metrics.counters);
     if (code != 0) fail("a stage exited with code " + std::to_string(code));
     stop_converger();
     metrics.phase.store(3);

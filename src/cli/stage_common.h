@@ -3,6 +3,8 @@
 // code. One stage runs per process.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -35,6 +37,10 @@ inline int ExitCodeFor(const absl::Status& s) {
   if (s.code() == absl::StatusCode::kInvalidArgument) return kExitConfig;
   return kExitServer;
 }
+
+// Names the calling thread (top -H, perf --sort comm, gdb); at most 15
+// characters are kept.
+inline void NameThisThread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
 // A resolved password reference's value, "" when the config gives none.
 inline std::string PasswordOf(const std::optional<Secret>& secret) {

@@ -14,6 +14,7 @@
 #include "src/capture/postgres/replication_client.h"
 #include "src/cli/retry.h"
 #include "src/cli/mapping_state.h"
+#include "src/cli/pipeline_counters.h"
 #include "src/cli/stage_common.h"
 #include "src/kafka/kafka_admin.h"
 #include "src/kafka/kafka_eos.h"
@@ -36,12 +37,14 @@ using transform::StoreLedger;
 class Processor {
  public:
   Processor(const JobConfig& config, transform::Transformer* transformer, kafka::PublicRenderer* renderer,
-            transform::MappingStore* store)
+            transform::MappingStore* store, transform::BackgroundFlusher* flusher, PipelineCounters* counters)
       : config_(config),
         topics_(kafka::TopicsFor(*config.kafka, config.name)),
         transformer_(transformer),
         renderer_(renderer),
-        store_(store) {}
+        store_(store),
+        flusher_(flusher),
+        counters_(counters) {}
 
   // Learns one schema record of the schema topic (at start).
   absl::Status LearnSchemaRecord(int32_t partition, int64_t offset, std::string_view value) {
@@ -66,6 +69,12 @@ class Processor {
       return absl::DataLossError("a raw record does not decode: " + std::string(event.status().message()));
     }
     if (absl::Status s = transformer_->Transform(&*event); !s.ok()) return s;
+    if (counters_ != nullptr) {
+      counters_->transformed_events.fetch_add(1, std::memory_order_relaxed);
+      if (std::holds_alternative<TxCommit>(*event)) {
+        counters_->transformed_transactions.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
     // The anonymized internal stream: the same partition as the raw one,
     // keyed by the anonymized key (never the raw key bytes).
     kafka::ExactlyOnceStage::Output o;
@@ -95,8 +104,10 @@ class Processor {
     bool inside = false;
     for (const auto& [p, open] : in_source_tx_) inside = inside || open;
     *boundary = !inside;
-    // The ledger is a local record: written in batches, synced at exit.
-    if (store_ != nullptr && store_->pending() >= 10000) PHONY_RETURN_IF_ERROR(store_->Flush(false));
+    if (flusher_ != nullptr) {
+      PHONY_RETURN_IF_ERROR(flusher_->status());
+      if (flusher_->Backlogged()) PHONY_RETURN_IF_ERROR(store_->Flush(false));
+    }
     return absl::OkStatus();
   }
 
@@ -108,6 +119,8 @@ class Processor {
   transform::Transformer* transformer_;
   kafka::PublicRenderer* renderer_;
   transform::MappingStore* store_;
+  transform::BackgroundFlusher* flusher_;  // the ledger is a local record, written in batches, synced at exit
+  PipelineCounters* counters_;
   std::vector<kafka::PublicRenderer::Record> records_;
   std::map<int32_t, bool> in_source_tx_;
   int schemas_learnt_ = 0;
@@ -160,7 +173,8 @@ int RunTransform(const TransformFlags& flags) {
     renderer = std::make_unique<kafka::PublicRenderer>(kafka::PublicWriterOptions{
         .kafka = *config.kafka, .connector = config.source.is_postgres() ? "postgresql" : "mysql"});
   }
-  Processor processor(config, transformer->get(), renderer.get(), mappings->store.get());
+  transform::BackgroundFlusher flusher(mappings->store.get(), 50000);
+  Processor processor(config, transformer->get(), renderer.get(), mappings->store.get(), &flusher, flags.counters);
 
   // Every schema version capture has described, so that events of any
   // version can be transformed wherever the committed offsets resume. The
@@ -223,7 +237,8 @@ int RunTransform(const TransformFlags& flags) {
       stop);
   const auto stats = (*stage)->stats();
   const auto& tstats = (*transformer)->stats();
-  absl::Status flushed = mappings->store->Flush(true);
+  absl::Status flushed = flusher.Stop();
+  if (flushed.ok()) flushed = mappings->store->Flush(true);
   const double busy = stats.inputs > 0 ? absl::ToDoubleSeconds(stats.last_input - stats.first_input) : 0;
   spdlog::info("transform: stopped after {} events in {} Kafka transactions ({} aborted); {} rows, {} values "
                "transformed, {} redacted; {:.2f} s from the first event to the last ({:.0f} events/s)",

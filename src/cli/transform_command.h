@@ -11,11 +11,14 @@
 
 namespace phony::cli {
 
+struct PipelineCounters;
+
 struct TransformFlags {
   std::string config_path;
   int instance = 0;
   double stop_after_idle_seconds = 0;  // 0: run until signalled
   bool no_public = false;              // only the internal anonymized topic
+  PipelineCounters* counters = nullptr;  // phony run's /metrics (optional)
 };
 
 // 0 done, 1 config problems, 4 a server problem, 5 corrupt input.

@@ -1,6 +1,11 @@
 #include "src/transform/mapping_store.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <cstring>
 #include <mutex>
 #include <shared_mutex>
@@ -491,6 +496,55 @@ size_t MappingStore::pending() const {
     n += shard.pending.size() + shard.pending_ledger.size();
   }
   return n;
+}
+
+struct BackgroundFlusher::Impl {
+  MappingStore* store;
+  size_t threshold;
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  absl::Status status;
+  std::thread thread;
+
+  void Run() {
+    pthread_setname_np(pthread_self(), "phony-ledger");
+    std::unique_lock lock(mu);
+    while (!stop) {
+      cv.wait_for(lock, std::chrono::milliseconds(10));
+      if (stop || !status.ok()) continue;
+      if (store->pending() < threshold) continue;
+      lock.unlock();
+      absl::Status s = store->Flush(false);
+      lock.lock();
+      if (!s.ok()) status = s;
+    }
+  }
+};
+
+BackgroundFlusher::BackgroundFlusher(MappingStore* store, size_t threshold) : impl_(std::make_unique<Impl>()) {
+  impl_->store = store;
+  impl_->threshold = std::max<size_t>(threshold, 1);
+  impl_->thread = std::thread([impl = impl_.get()] { impl->Run(); });
+}
+
+BackgroundFlusher::~BackgroundFlusher() { (void)Stop(); }
+
+absl::Status BackgroundFlusher::status() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->status;
+}
+
+bool BackgroundFlusher::Backlogged() const { return impl_->store->pending() >= 4 * impl_->threshold; }
+
+absl::Status BackgroundFlusher::Stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  return status();
 }
 
 }  // namespace phony::transform

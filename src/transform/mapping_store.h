@@ -150,4 +150,30 @@ class MappingStore {
   mutable std::atomic<uint64_t> override_hits_{0};
 };
 
+// Flushes a MappingStore from a thread of its own whenever `threshold`
+// entries are pending, so that the stage's thread never waits for the
+// RocksDB write (sorting and inserting the ledger's keys is most of a
+// unique domain's cost). The stage still bounds memory: past
+// `4 * threshold` pending entries it should Flush itself (see Backlogged).
+// Not synced: the stage's own final Flush(true) is.
+class BackgroundFlusher {
+ public:
+  BackgroundFlusher(MappingStore* store, size_t threshold);
+  ~BackgroundFlusher();  // Stop()
+  BackgroundFlusher(const BackgroundFlusher&) = delete;
+  BackgroundFlusher& operator=(const BackgroundFlusher&) = delete;
+
+  // The first failed Flush (the thread stops flushing then).
+  absl::Status status() const;
+  // Whether the thread has fallen so far behind that the caller should
+  // flush inline.
+  bool Backlogged() const;
+  // Ends the thread; returns status().
+  absl::Status Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace phony::transform

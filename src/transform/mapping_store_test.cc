@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -113,6 +114,36 @@ TEST_F(MappingStoreTest, SurvivesReopenAfterFlush) {
   // The ledger survived too.
   EXPECT_THAT(store_->Record(kEmails, "john@corp.com", "user-81@example.test", true),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// The background flusher writes the ledger once `threshold` entries are
+// pending, while the caller goes on recording; what it wrote survives a
+// reopen, and a collision with a flushed entry is still caught.
+TEST_F(MappingStoreTest, BackgroundFlusherWritesPastItsThreshold) {
+  BackgroundFlusher flusher(store_.get(), 100);
+  for (int i = 0; i < 250; ++i) {
+    ASSERT_OK(store_->RecordInLedger(kEmails, "person" + std::to_string(i) + "@corp.com",
+                                     "fake" + std::to_string(i) + "@example.test"));
+  }
+  for (int i = 0; i < 500 && store_->pending() >= 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_LT(store_->pending(), 100u) << "the flusher wrote the batch";
+  EXPECT_FALSE(flusher.Backlogged());
+  ASSERT_OK(flusher.Stop());
+  ASSERT_OK(store_->Flush(/*sync=*/true));
+  Open();
+  EXPECT_THAT(store_->RecordInLedger(kEmails, "someone.else@corp.com", "fake7@example.test"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_OK(store_->RecordInLedger(kEmails, "person7@corp.com", "fake7@example.test"));
+}
+
+// Below its threshold it writes nothing: the caller's own Flush does.
+TEST_F(MappingStoreTest, BackgroundFlusherLeavesSmallBatchesToTheCaller) {
+  BackgroundFlusher flusher(store_.get(), 1000);
+  ASSERT_OK(store_->RecordInLedger(kEmails, "a@corp.com", "x@example.test"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store_->pending(), 1u);
+  ASSERT_OK(flusher.Stop());
+  ASSERT_OK(flusher.Stop()) << "stopping twice is fine";
 }
 
 TEST_F(MappingStoreTest, AnotherSecretFindsNothing) {

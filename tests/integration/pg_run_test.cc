@@ -67,6 +67,10 @@ class PgRunTest : public ::testing::Test {
   void TearDown() override {
     StopTraffic();
     for (pid_t pid : children_) Kill(pid);  // a failed assertion leaves stages running
+    if (std::filesystem::exists(dir_ + "/broker")) {  // ... and a test's private broker
+      (void)std::system((std::string(PHONY_SOURCE_DIR) + "/scripts/kafka_broker.sh kill " + dir_ +
+                         "/broker >/dev/null 2>&1").c_str());
+    }
     for (const std::string& d : servers_) {
       (void)std::system((std::string(PHONY_SOURCE_DIR) + "/scripts/pg_server.sh kill " + d + " >/dev/null 2>&1").c_str());
     }
@@ -143,6 +147,21 @@ class PgRunTest : public ::testing::Test {
     args.insert(args.end(), more.begin(), more.end());
     return Phony(args, out);
   }
+  // What a GET of `path` on the endpoint of the phony run logging to `log`
+  // answers ("" when it cannot be reached).
+  std::string Endpoint(const std::string& log, const std::string& path) {
+    const std::string text = ReadFile(dir_ + "/" + log);
+    const size_t at = text.find("/healthz on 127.0.0.1:");
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no endpoint in " << log << ":\n" << text;
+      return "";
+    }
+    const std::string port = text.substr(at + 22, text.find_first_not_of("0123456789", at + 22) - at - 22);
+    const std::string file = dir_ + "/endpoint.txt";
+    std::filesystem::remove(file);
+    if (std::system(("curl -s -f http://127.0.0.1:" + port + path + " > " + file).c_str()) != 0) return "";
+    return ReadFile(file);
+  }
   // `phony ARGS`: its exit code, what it printed (stdout and stderr) in *out.
   int Phony(const std::vector<std::string>& args, std::string* out) {
     const std::string log = "phony" + std::to_string(++verifies_) + ".log";
@@ -201,15 +220,8 @@ TEST_F(PgRunTest, EmbeddedRunSurvivesKillsAndEndsEqualToTheSource) {
     ASSERT_EQ(Ended(pid), "") << "phony run ended early:\n" << ReadFile(dir_ + "/" + log);
     if (round == 5) {
       // The endpoint: healthy, streaming, counting.
-      const std::string text = ReadFile(dir_ + "/" + log);
-      const size_t at = text.find("/healthz on 127.0.0.1:");
-      ASSERT_NE(at, std::string::npos) << text;
-      const std::string port = text.substr(at + 22, text.find_first_not_of("0123456789", at + 22) - at - 22);
-      const std::string curl = "curl -s -f http://127.0.0.1:" + port;
-      ASSERT_EQ(std::system((curl + "/healthz > " + dir_ + "/healthz.txt").c_str()), 0);
-      EXPECT_EQ(ReadFile(dir_ + "/healthz.txt"), "ok\n");
-      ASSERT_EQ(std::system((curl + "/metrics > " + dir_ + "/metrics.txt").c_str()), 0);
-      const std::string metrics = ReadFile(dir_ + "/metrics.txt");
+      EXPECT_EQ(Endpoint(log, "/healthz"), "ok\n");
+      const std::string metrics = Endpoint(log, "/metrics");
       EXPECT_NE(metrics.find("phony_phase{job=\"" + tag_ + "\"} 2"), std::string::npos) << metrics;
       EXPECT_NE(metrics.find("phony_slot_retained_wal_bytes{"), std::string::npos) << metrics;
       EXPECT_NE(metrics.find("phony_rows_applied_total{"), std::string::npos) << metrics;
@@ -447,7 +459,9 @@ TEST_F(PgRunTest, KafkaModeRunSnapshotsStreamsAndCopiesNewTables) {
   const std::string brokers = Broker("start", dir_ + "/broker");
   const std::string config = Config({{"kafka", {{"brokers", brokers}}}});
   StartTraffic();
-  const pid_t run = Spawn({"run", "--config", config, "--quiet", "--table-refresh-interval", "1"}, "run.log");
+  const pid_t run = Spawn({"run", "--config", config, "--quiet", "--table-refresh-interval", "1", "--metrics-address",
+                           "127.0.0.1:0"},
+                          "run.log");
   for (int i = 0; i < 600 && ReadFile(dir_ + "/run.log").find("apply: phony_internal") == std::string::npos; ++i) {
     ASSERT_EQ(Ended(run), "") << ReadFile(dir_ + "/run.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -463,6 +477,16 @@ TEST_F(PgRunTest, KafkaModeRunSnapshotsStreamsAndCopiesNewTables) {
   StopTraffic();
   EXPECT_GT(ticks_.load(), 50);
   ASSERT_EQ(Ended(run), "") << ReadFile(dir_ + "/run.log");
+  // The stages in their threads count for /metrics as the embedded ones do.
+  const std::string metrics = Endpoint("run.log", "/metrics");
+  EXPECT_NE(metrics.find("phony_phase{job=\"" + tag_ + "\"} 2"), std::string::npos) << metrics;
+  for (const std::string& counter :
+       std::vector<std::string>{"phony_rows_applied_total{job=\"" + tag_ + "\"} ",
+                                "phony_events_total{job=\"" + tag_ + "\",stage=\"transform\"} "}) {
+    const size_t at = metrics.find(counter);
+    ASSERT_NE(at, std::string::npos) << counter << "\n" << metrics;
+    EXPECT_GT(std::stod(metrics.substr(at + counter.size())), 0) << counter << "\n" << metrics;
+  }
   kill(run, SIGTERM);
   ASSERT_EQ(Wait(run), 0) << ReadFile(dir_ + "/run.log");
   EXPECT_NE(ReadFile(dir_ + "/run.log").find("new tables public.newsletter"), std::string::npos)
