@@ -31,8 +31,8 @@ namespace {
 // is kept until the applier acks it (staging committed it), and a rewind
 // delivers the kept ones again, in order. They are kept encoded (the
 // internal codec): cheaper than a deep copy of the events and its
-// destruction, and a fraction of their memory; decoding happens only on a rewind,
-// which is rare (staging restarts, a dead letter to isolate). Offsets of a
+// destruction, and a fraction of their memory; decoding happens only on a
+// rewind, which is rare (staging restarts, a dead letter to isolate). Offsets of a
 // restarted process start over, so stored start offsets are not used: the
 // stage skips what it has by event position. The end of the stream
 // (transform closed its producer after a stop) ends the loop through
@@ -169,8 +169,8 @@ class Failure {
 };
 
 // Pending mapping-store entries the background flusher writes at once:
-// sorted, the skiplist inserts of a large batch are cheap (bench/
-// transform_bench.cc BM_MappingStoreLedgerInsert: 10 000 -> 100 000 is +40%).
+// sorted, the skiplist inserts of a large batch start near each other
+// (bench/transform_bench.cc BM_MappingStoreLedgerInsert, flush_every).
 constexpr size_t kLedgerFlushEntries = 50000;
 
 absl::Status WithContext(const char* stage, const absl::Status& s) {

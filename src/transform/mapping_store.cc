@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <thread>
 #include <cstring>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
