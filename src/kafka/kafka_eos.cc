@@ -392,8 +392,6 @@ absl::Status ExactlyOnceStage::Run(const Process& process, const std::function<b
       continue;
     }
     Impl::PartitionTx& tx = *it->second;
-    const std::string where = std::string(topic) + "[" + std::to_string(m->partition) + "]@" +
-                              std::to_string(m->offset);
     if (absl::Status s = im.Begin(tx); !s.ok()) {
       rd_kafka_message_destroy(m);
       if (!im.fatal.ok()) break;
@@ -418,6 +416,8 @@ absl::Status ExactlyOnceStage::Run(const Process& process, const std::function<b
       }
     }
     if (!s.ok()) {
+      const std::string where = std::string(topic) + "[" + std::to_string(m->partition) + "]@" +
+                                std::to_string(m->offset);
       rd_kafka_message_destroy(m);
       if (absl::IsAborted(s) && im.fatal.ok()) {  // the broker's side: retry from the committed offsets
         im.Abort(tx, std::string(s.message()));
