@@ -69,6 +69,16 @@ SELECT g, 'user' || g || '.' || random() || '@mail.example', 'Name ' || g, '+1 2
        g % 1000 + 0.5, 'new', '{\"k\": 1}', 'note' FROM generate_series(1, 20) g;"
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+# CPU seconds the whole PostgreSQL server has used: the postmaster, its
+# live children and the children it reaped (walsenders, apply workers and
+# backends of both drains are all its children).
+server_cpu() {
+  local pm; pm="$(head -1 "$dir/pg/data/postmaster.pid")"
+  local hz; hz="$(getconf CLK_TCK)"
+  { awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat"
+    for c in $(pgrep -P "$pm"); do awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true; done
+  } | awk -v hz="$hz" '{t += $1} END {printf "%.1f", t / hz}'
+}
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo "?"; }
 
 # Starts phony run for job $1 in the background (pid in $run_pid), waits
@@ -166,7 +176,7 @@ throughput() {
       SELECT g, 'user' || g || '@mail.example', 'Name ' || g, '+1 212 555 ' || lpad((g % 10000)::text, 4, '0'),
              g % 1000 + 0.5, 'new', '{\"k\": 1}', 'note' FROM generate_series(b * 1000 + 1, least((b + 1) * 1000, n)) g;
       COMMIT; END LOOP; END \$\$" -c "CALL load($rows)"
-  local start end native phony
+  local start end native phony server0 native_server="?"
   # Each drain starts from a checkpoint, and autovacuum stays off the copies:
   # otherwise the second drain pays for the first one's checkpoint and the
   # vacuum of its million new rows.
@@ -177,14 +187,17 @@ throughput() {
   if [ -n "${PHONY_BENCH_SKIP_NATIVE:-}" ]; then
     native="$PHONY_BENCH_SKIP_NATIVE"
   else
+    server0="$(server_cpu)"
     start=$(date +%s.%N)
     "${psql[@]}" -d tnative -c "ALTER SUBSCRIPTION native_sub ENABLE"
     until [ "$("${psql[@]}" -d tnative -c "SELECT count(*) FROM events")" = "$rows" ]; do sleep 0.2; done
     end=$(date +%s.%N)
     native=$(echo "$end - $start" | bc -l)
+    native_server="$(echo "$(server_cpu) - $server0" | bc -l)"
     "${psql[@]}" -d tnative -c "ALTER SUBSCRIPTION native_sub DISABLE"
   fi
   "${psql[@]}" -c "CHECKPOINT"
+  server0="$(server_cpu)"
   start=$(date +%s.%N)
   LD_PRELOAD="${PHONY_BENCH_PRELOAD:-}" build/phony run --config "$dir/tput.json" --quiet >"$dir/tput.log" 2>&1 &
   run_pid=$!
@@ -204,6 +217,7 @@ throughput() {
   phony=$(echo "$end - $start" | bc -l)
   local rss; rss="$(peak_rss_mb "$run_pid")"
   local cpu; cpu="$(cpu_seconds "$run_pid")"
+  local phony_server; phony_server="$(echo "$(server_cpu) - $server0" | bc -l)"
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     { perf report -i "$dir/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v "^$"
@@ -212,9 +226,12 @@ throughput() {
     cp "$dir/perf.data" "$PHONY_BENCH_PERF.data"  # for more reports
   fi
   kill -TERM "$run_pid"; wait "$run_pid" || true
-  printf 'CREATE SUBSCRIPTION (no anonymization) %8.2f s  %8.0f rows/s\n' "$native" "$(echo "$rows / $native" | bc -l)"
-  printf 'phony run (embedded, anonymizing)      %8.2f s  %8.0f rows/s  peak RSS %s MB  phony CPU %s s\n' "$phony" \
-    "$(echo "$rows / $phony" | bc -l)" "$rss" "$cpu"
+  # Server CPU: what the drain cost PostgreSQL (walsender decoding, the
+  # apply worker or phony's staging session, checkpoints); two cores in all.
+  printf 'CREATE SUBSCRIPTION (no anonymization) %8.2f s  %8.0f rows/s  server CPU %s s\n' "$native" \
+    "$(echo "$rows / $native" | bc -l)" "$native_server"
+  printf 'phony run (embedded, anonymizing)      %8.2f s  %8.0f rows/s  peak RSS %s MB  phony CPU %s s  server CPU %.1f s\n' \
+    "$phony" "$(echo "$rows / $phony" | bc -l)" "$rss" "$cpu" "$phony_server"
   printf 'ratio phony / native: %.2f (bar >= 0.8)\n' "$(echo "$native / $phony" | bc -l)"
   "${psql[@]}" -d tnative -c "DROP SUBSCRIPTION native_sub" >/dev/null 2>&1 || true
 }
