@@ -90,7 +90,7 @@ TEST(CliTest, MissingConfigFileIsAnError) {
 
 TEST(CliTest, EverySubcommandHasHelp) {
   for (const char* sub : {"check-config", "capture", "transform", "apply", "snapshot", "run",
-                          "analyze", "inspect", "status", "verify", "preview", "mapping", "teardown", "sync",
+                          "analyze", "status", "verify", "preview", "mapping", "teardown", "sync",
                           "schedule"}) {
     const Result r = RunPhony(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.output;
@@ -99,6 +99,29 @@ TEST(CliTest, EverySubcommandHasHelp) {
   const Result top = RunPhony("--help");
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_THAT(top.output, HasSubstr("check-config"));
+}
+
+// `phony inspect binlog`: JSON lines from a recorded MariaDB binlog; a
+// missing file and a file cut short fail with exit code 1 and the reason.
+TEST(CliTest, InspectBinlogPrintsRowChangesAsJsonLines) {
+  const std::string fixture = std::string(PHONY_SOURCE_DIR) + "/tests/fixtures/binlog/rust_mysql_common/mariadb-bin.000001";
+  Result r = RunPhony("inspect binlog " + fixture);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("{\"file\":\"mariadb-bin.000001\",\"pos\":612,\"gtid\":\"0-1-1\",\"db\":"
+                                  "\"toddy_test\",\"table\":\"outbox\",\"op\":\"c\",\"before\":null,"
+                                  "\"after\":{\"id\":62,\"topic\":\"foo\""));
+  r = RunPhony("inspect binlog /nonexistent/mysql-bin.000001");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("/nonexistent/mysql-bin.000001"));
+  const std::string cut = ::testing::TempDir() + "/cut-bin.000001";
+  ASSERT_EQ(std::system(("head -c 1000 " + fixture + " > " + cut).c_str()), 0);
+  r = RunPhony("inspect binlog " + cut);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("\"pos\":612"));  // the rows before the cut are printed
+  EXPECT_THAT(r.output, HasSubstr("ends inside the"));
+  r = RunPhony("inspect --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("binlog"));
 }
 
 TEST(CliTest, PendingSubcommandsSayWhichIssueBringsThem) {

@@ -18,6 +18,7 @@
 #include "src/cli/stage_common.h"
 #include "src/cli/verify_command.h"
 #include "src/cli/ops_command.h"
+#include "src/cli/inspect_command.h"
 
 // jemalloc's settings (it reads this symbol at start; MALLOC_CONF in the
 // environment still overrides): two arenas are enough for a handful of stage
@@ -43,7 +44,6 @@ struct Pending {
 // Subcommands that exist in the interface and arrive with later issues.
 const std::vector<Pending> kPending = {
     {"analyze", "Find PII columns and foreign keys; emit a starter config", "#10"},
-    {"inspect", "Show a job's positions, schema versions and mappings", "#8"},
     {"sync", "Run one scheduled-style sync now (full or incremental)", "#12"},
     {"schedule", "Run syncs on a cron schedule", "#12"},
 };
@@ -236,6 +236,19 @@ int main(int argc, char** argv) {
   mapping->add_option("--version", mapping_flags.version, "Generator version of the domain (default 1)");
   mapping->add_option("--instance", mapping_flags.instance, "Transform instance whose state to change");
 
+  phony::cli::InspectBinlogFlags inspect_binlog_flags;
+  auto* inspect = app.add_subcommand("inspect", "Decode replication data offline");
+  inspect->require_subcommand(1);
+  auto* inspect_binlog = inspect->add_subcommand(
+      "binlog", "MySQL/MariaDB binlog files as JSON lines, one row change per line (docs/mysql.md)");
+  // The files are the positional arguments; a vector option would make
+  // GCC 12 report a false null dereference inside CLI11's string splitting.
+  std::string first_binlog;
+  inspect_binlog->add_option("file", first_binlog, "Binlog files (one or more), decoded in order")->required();
+  inspect_binlog->allow_extras();
+  inspect_binlog->add_flag("--all-events", inspect_binlog_flags.all_events,
+                           "Also a line per other event (never statement text)");
+
   std::vector<std::pair<CLI::App*, const Pending*>> pending;
   for (const Pending& p : kPending) {
     auto* sub = app.add_subcommand(p.name, std::string(p.help) + " (arrives with issue " + p.issue + ")");
@@ -272,6 +285,11 @@ int main(int argc, char** argv) {
   if (verify->parsed()) return phony::cli::RunVerify(verify_flags);
   if (preview->parsed()) return phony::cli::RunPreview(preview_flags);
   if (mapping->parsed()) return phony::cli::RunMappingOverride(mapping_flags);
+  if (inspect_binlog->parsed()) {
+    inspect_binlog_flags.files.push_back(first_binlog);
+    for (const std::string& extra : inspect_binlog->remaining()) inspect_binlog_flags.files.push_back(extra);
+    return phony::cli::RunInspectBinlog(inspect_binlog_flags);
+  }
   for (const auto& [sub, p] : pending) {
     if (sub->parsed()) {
       spdlog::error("phony {} is not available yet: it arrives with issue {}", p->name, p->issue);
