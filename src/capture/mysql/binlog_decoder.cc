@@ -159,7 +159,7 @@ absl::StatusOr<int64_t> ReadSerializedSigned(ByteReader& r) {
   return (u & 1) ? -static_cast<int64_t>(u >> 1) - 1 : static_cast<int64_t>(u >> 1);
 }
 
-absl::StatusOr<Gtid> DecodeTaggedGtid(ByteReader& r) {
+absl::StatusOr<GtidEvent> DecodeTaggedGtid(ByteReader& r) {
   PHONY_ASSIGN_OR_RETURN(uint8_t version, r.ReadU8());
   if (version != 2) return r.Error("tagged GTID serialization version " + std::to_string(version) + " is unknown");
   const uint64_t start = r.offset() - 1;
@@ -203,7 +203,7 @@ absl::StatusOr<Gtid> DecodeTaggedGtid(ByteReader& r) {
     }
   }
   if (sid.size() != 16) return r.Error("tagged GTID without a uuid");
-  Gtid g;
+  GtidEvent g;
   g.gtid = FormatSid(sid) + (tag.empty() ? "" : ":" + tag) + ":" + std::to_string(gno);
   g.commit_ts_us = commit_ts;
   return g;
@@ -417,7 +417,7 @@ absl::Status BinlogDecoder::DecodeBody(const EventHeader& h, std::string_view bo
       PHONY_RETURN_IF_ERROR(InEvent(h.type, offset, DecodeRows(h, body, offset, &ev)));
       break;
     case kGtidEvent: case kAnonymousGtidEvent: {
-      Gtid g;
+      GtidEvent g;
       PHONY_RETURN_IF_ERROR(r.Skip(1));  // flags
       PHONY_ASSIGN_OR_RETURN(std::string_view sid, r.ReadBytes(16));
       PHONY_ASSIGN_OR_RETURN(uint64_t gno, r.ReadU64LE());
@@ -442,7 +442,7 @@ absl::Status BinlogDecoder::DecodeBody(const EventHeader& h, std::string_view bo
       break;
     }
     case kMariaGtidEvent: {
-      Gtid g;
+      GtidEvent g;
       PHONY_ASSIGN_OR_RETURN(uint64_t seq, r.ReadU64LE());
       PHONY_ASSIGN_OR_RETURN(uint32_t domain, r.ReadU32LE());
       PHONY_ASSIGN_OR_RETURN(uint8_t flags, r.ReadU8());
@@ -455,7 +455,7 @@ absl::Status BinlogDecoder::DecodeBody(const EventHeader& h, std::string_view bo
       PHONY_ASSIGN_OR_RETURN(uint32_t v, r.ReadU32LE());
       const uint32_t count = v & 0x0fffffff;
       PHONY_RETURN_IF_ERROR(r.CheckCount(count, r.remaining() / 16, "GTID list entries"));
-      GtidSet set;
+      GtidSetEvent set;
       for (uint32_t i = 0; i < count; ++i) {
         PHONY_ASSIGN_OR_RETURN(uint32_t domain, r.ReadU32LE());
         PHONY_ASSIGN_OR_RETURN(uint32_t server, r.ReadU32LE());
@@ -471,7 +471,7 @@ absl::Status BinlogDecoder::DecodeBody(const EventHeader& h, std::string_view bo
       const bool tagged = (head >> 56) == 1;
       const uint64_t n_sids = tagged ? (head >> 8) & 0xffffffffffffULL : head;
       PHONY_RETURN_IF_ERROR(r.CheckCount(n_sids, r.remaining() / 24, "GTID set uuids"));
-      GtidSet set;
+      GtidSetEvent set;
       for (uint64_t i = 0; i < n_sids; ++i) {
         PHONY_ASSIGN_OR_RETURN(std::string_view sid, r.ReadBytes(16));
         if (i > 0) set.set += ",";
@@ -617,7 +617,12 @@ absl::Status BinlogDecoder::DecodeTableMap(const EventHeader& h, std::string_vie
   for (size_t i = 0; i < n; ++i) {
     const ColumnInfo& c = map->columns[i];
     if (c.is_numeric()) numeric.push_back(i);
-    if (c.is_character()) character.push_back(i);
+    // MariaDB also counts GEOMETRY (a BLOB underneath) among the columns its
+    // charset metadata lists (is_character_type in its log_event.cc); MySQL
+    // does not.
+    if (c.is_character() || (c.type == kTypeGeometry && format_.flavor == Flavor::kMariaDB)) {
+      character.push_back(i);
+    }
     if (c.type == kTypeEnum || c.type == kTypeSet) enum_set.push_back(i);
     if (c.type == kTypeEnum) enums.push_back(i);
     if (c.type == kTypeSet) sets.push_back(i);

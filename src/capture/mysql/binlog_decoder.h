@@ -111,7 +111,7 @@ struct RowsEvent {
 };
 // MySQL `uuid:gno` / `uuid:tag:gno`, MariaDB `domain-server-seq`, or the
 // anonymous GTID (empty `gtid`).
-struct Gtid {
+struct GtidEvent {
   std::string gtid;
   bool anonymous = false;
   // MariaDB: the event group has no COMMIT (DDL, or non-transactional).
@@ -121,7 +121,7 @@ struct Gtid {
   uint64_t commit_ts_us = 0;
 };
 // MySQL PREVIOUS_GTIDS (a GTID set) or MariaDB GTID_LIST (`d-s-n,...`).
-struct GtidSet {
+struct GtidSetEvent {
   std::string set;
 };
 struct Heartbeat {
@@ -140,8 +140,8 @@ struct Skipped {};
 struct BinlogEvent {
   EventHeader header;
   uint64_t offset = 0;  // where the event starts (inside a payload: the payload event's)
-  std::variant<Skipped, FormatDescription, Rotate, Query, Xid, std::shared_ptr<const TableMap>, RowsEvent, Gtid,
-               GtidSet, Heartbeat, Incident>
+  std::variant<Skipped, FormatDescription, Rotate, Query, Xid, std::shared_ptr<const TableMap>, RowsEvent, GtidEvent,
+               GtidSetEvent, Heartbeat, Incident>
       body;
 };
 

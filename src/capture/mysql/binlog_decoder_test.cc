@@ -116,7 +116,7 @@ TEST(BinlogDecoderTest, MariaDbFullMetadataAndV1Rows) {
   EXPECT_EQ(fde->checksum_alg, 1);
   std::vector<std::string> gtids;
   for (const BinlogEvent& e : d.events) {
-    if (const auto* g = std::get_if<Gtid>(&e.body)) gtids.push_back(g->gtid);
+    if (const auto* g = std::get_if<GtidEvent>(&e.body)) gtids.push_back(g->gtid);
   }
   ASSERT_EQ(gtids.size(), 2u);
   EXPECT_THAT(gtids[0], ::testing::StartsWith("0-"));
@@ -295,7 +295,7 @@ TEST(BinlogDecoderTest, TaggedGtid) {
   ASSERT_TRUE(d.status.ok()) << d.status;
   std::string gtid;
   for (const BinlogEvent& e : d.events) {
-    if (const auto* g = std::get_if<Gtid>(&e.body)) gtid = g->gtid;
+    if (const auto* g = std::get_if<GtidEvent>(&e.body)) gtid = g->gtid;
   }
   // uuid:tag:gno
   EXPECT_THAT(gtid, ::testing::MatchesRegex("[0-9a-f-]{36}:[a-z_0-9]+:[0-9]+")) << gtid;

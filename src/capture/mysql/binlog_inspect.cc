@@ -184,7 +184,7 @@ absl::Status InspectBinlogFile(const std::string& path, const InspectOptions& op
       return absl::Status(s.code(), file + ": " + std::string(s.message()));
     }
     for (const BinlogEvent& e : events) {
-      if (const auto* g = std::get_if<Gtid>(&e.body)) gtid = g->gtid;
+      if (const auto* g = std::get_if<GtidEvent>(&e.body)) gtid = g->gtid;
       if (const auto* rows = std::get_if<RowsEvent>(&e.body)) {
         const TableMap& t = *rows->table;
         const char* op = rows->kind == RowsEvent::Kind::kInsert ? "c" : rows->kind == RowsEvent::Kind::kUpdate ? "u" : "d";
@@ -218,7 +218,7 @@ absl::Status InspectBinlogFile(const std::string& path, const InspectOptions& op
         AppendString(f->server_version, &out);
         out += ",\"checksum\":";
         AppendString(f->checksum_alg == 1 ? "CRC32" : "NONE", &out);
-      } else if (const auto* s = std::get_if<GtidSet>(&e.body)) {
+      } else if (const auto* s = std::get_if<GtidSetEvent>(&e.body)) {
         out += ",\"gtid_set\":";
         AppendString(s->set, &out);
       } else if (const auto* r = std::get_if<Rotate>(&e.body)) {

@@ -314,7 +314,8 @@ int DecimalBinarySize(int precision, int scale) {
 }
 
 absl::StatusOr<std::string> DecodeDecimal(ByteReader& in, int precision, int scale) {
-  if (precision < 1 || precision > 65 || scale < 0 || scale > 30 || scale > precision) {
+  // MySQL allows 30 fraction digits, MariaDB (10.2.1 and later) 38.
+  if (precision < 1 || precision > 65 || scale < 0 || scale > 38 || scale > precision) {
     return in.Error("DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ") is not a valid type");
   }
   const int size = DecimalBinarySize(precision, scale);
