@@ -38,7 +38,7 @@ TEST_P(BinlogDifferentialTest, SameRowsAsMariadbBinlog) {
     const phony::testing::BinlogTextRow& t = theirs->rows[i];
     const std::string where = GetParam() + " row " + std::to_string(i) + " (end_log_pos " +
                               std::to_string(t.end_log_pos) + ")";
-    EXPECT_EQ(o.end_log_pos, t.end_log_pos) << where;
+    EXPECT_EQ(o.statement_end_log_pos, t.end_log_pos) << where;
     EXPECT_EQ(o.table->database, t.db) << where;
     EXPECT_EQ(o.table->table, t.table) << where;
     EXPECT_EQ(o.op, t.op) << where;

@@ -119,6 +119,11 @@ std::optional<std::string> BinlogAssembler::FileOf(uint32_t index) const {
 }
 
 void BinlogAssembler::ResetStream() {
+  AbandonTransaction();
+  described_.clear();
+}
+
+void BinlogAssembler::AbandonTransaction() {
   in_tx_ = false;
   gtid_.reset();
   gtid_commit_ts_us_ = 0;
@@ -129,9 +134,13 @@ void BinlogAssembler::ResetStream() {
 absl::StatusOr<const TableSchema*> BinlogAssembler::SchemaFor(const TableMap& map) {
   PHONY_ASSIGN_OR_RETURN(TableSchema fresh, SchemaFromTableMap(map));
   auto it = schemas_.find(fresh.id);
-  if (it != schemas_.end() && SameShape(it->second, fresh)) return &it->second;
+  if (it != schemas_.end() && SameShape(it->second, fresh)) {
+    if (described_.insert(fresh.id).second) pending_.push_back(SchemaEvent{.position = {}, .schema = it->second});
+    return &it->second;
+  }
   fresh.version = it == schemas_.end() ? 1 : it->second.version + 1;
   if (options_.complete) PHONY_RETURN_IF_ERROR(options_.complete(&fresh));
+  described_.insert(fresh.id);
   TableSchema& stored = schemas_[fresh.id];
   stored = std::move(fresh);
   pending_.push_back(SchemaEvent{.position = {}, .schema = stored});
@@ -227,7 +236,7 @@ absl::Status BinlogAssembler::Commit(uint64_t end, int64_t commit_ts_us, uint64_
   }
   next_file_ = file_;
   next_position_ = end;
-  ResetStream();
+  AbandonTransaction();
   return absl::OkStatus();
 }
 
@@ -248,12 +257,12 @@ absl::Status BinlogAssembler::Add(const BinlogEvent& e, uint64_t end, std::vecto
   if (std::holds_alternative<FormatDescription>(e.body)) {
     // A format description inside a transaction: the source restarted
     // without committing it; nothing of it was committed.
-    if (in_tx_ && e.header.log_pos != 0) ResetStream();
+    if (in_tx_ && e.header.log_pos != 0) AbandonTransaction();
     return absl::OkStatus();
   }
   if (const auto* g = std::get_if<GtidEvent>(&e.body)) {
     if (in_tx_) return absl::DataLossError("a GTID event inside a transaction" + where);
-    ResetStream();
+    AbandonTransaction();
     if (!g->gtid.empty()) {
       auto parsed = Gtid::Parse(g->gtid);
       if (!parsed.ok()) return absl::DataLossError("an unreadable GTID" + where + ": " + g->gtid);
@@ -283,7 +292,7 @@ absl::Status BinlogAssembler::Add(const BinlogEvent& e, uint64_t end, std::vecto
     if (word == "ROLLBACK") {
       // Only non-transactional changes reach the binlog with a ROLLBACK;
       // what the transaction did to transactional tables is not in it.
-      ResetStream();
+      AbandonTransaction();
       next_file_ = file_;
       next_position_ = end;
       return absl::OkStatus();

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,7 +58,9 @@ class BinlogAssembler {
   absl::Status Add(const BinlogEvent& e, uint64_t end, std::vector<Event>* out);
 
   // Forgets a transaction in progress (the connection broke inside it: the
-  // stream resumes at next_file()/next_position(), its start).
+  // stream resumes at next_file()/next_position(), its start), and starts a
+  // new stream: each table's current version is described again before
+  // its first change in it, for consumers that start with this stream.
   void ResetStream();
 
   // Where a stream resumes to read the first transaction not yet returned.
@@ -74,6 +77,7 @@ class BinlogAssembler {
   uint64_t transactions() const { return transactions_; }
 
  private:
+  void AbandonTransaction();
   absl::Status Commit(uint64_t end, int64_t commit_ts_us, uint64_t xid, std::vector<Event>* out);
   absl::StatusOr<const TableSchema*> SchemaFor(const TableMap& map);
   absl::Status AddRows(const RowsEvent& rows);
@@ -87,6 +91,7 @@ class BinlogAssembler {
   GtidSet gtids_;
   std::map<uint32_t, std::string> files_;
   std::map<TableId, TableSchema> schemas_;
+  std::set<TableId> described_;  // in this stream
 
   // The transaction being read.
   bool in_tx_ = false;

@@ -220,6 +220,8 @@ absl::StatusOr<std::unique_ptr<BinlogClient>> BinlogClient::Start(const BinlogCl
   client->mariadb_ = std::string(mysql_get_server_info(c.mysql)).find("MariaDB") != std::string::npos;
   // We verify checksums ourselves: the server may send them.
   PHONY_RETURN_IF_ERROR(c.Exec("SET @master_binlog_checksum = @@global.binlog_checksum"));
+  PHONY_ASSIGN_OR_RETURN(const std::string checksum, c.Scalar("SELECT @@global.binlog_checksum"));
+  client->crc32_ = checksum == "CRC32";
   PHONY_RETURN_IF_ERROR(c.Exec("SET @master_heartbeat_period = " +
                                std::to_string(absl::ToInt64Nanoseconds(options.heartbeat))));
   if (client->mariadb_) {

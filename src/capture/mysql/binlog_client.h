@@ -95,6 +95,9 @@ class BinlogClient {
   absl::StatusOr<std::optional<std::string_view>> Next();
 
   bool mariadb() const { return mariadb_; }
+  // Whether events carry a CRC32 (the source's binlog_checksum), which the
+  // decoder must know before the first format description.
+  bool crc32() const { return crc32_; }
   uint64_t bytes_received() const { return bytes_; }
 
  private:
@@ -102,6 +105,7 @@ class BinlogClient {
   struct Conn;
   std::unique_ptr<Conn> conn_;
   bool mariadb_ = false;
+  bool crc32_ = false;
   uint64_t bytes_ = 0;
 };
 

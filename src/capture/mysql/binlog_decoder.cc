@@ -616,11 +616,12 @@ absl::Status BinlogDecoder::DecodeTableMap(const EventHeader& h, std::string_vie
   std::vector<size_t> numeric, character, enum_set, enums, sets, geometry;
   for (size_t i = 0; i < n; ++i) {
     const ColumnInfo& c = map->columns[i];
-    if (c.is_numeric()) numeric.push_back(i);
-    // MariaDB also counts GEOMETRY (a BLOB underneath) among the columns its
-    // charset metadata lists (is_character_type in its log_event.cc); MySQL
-    // does not.
-    if (c.is_character() || (c.type == kTypeGeometry && format_.flavor == Flavor::kMariaDB)) {
+    // MariaDB gives YEAR (a TINYINT underneath) a signedness bit, and counts
+    // GEOMETRY (a BLOB underneath) among the columns its charset metadata
+    // lists; MySQL does neither.
+    const bool maria = format_.flavor == Flavor::kMariaDB;
+    if (c.is_numeric() || (c.type == kTypeYear && maria)) numeric.push_back(i);
+    if (c.is_character() || (c.type == kTypeGeometry && maria)) {
       character.push_back(i);
     }
     if (c.type == kTypeEnum || c.type == kTypeSet) enum_set.push_back(i);
@@ -725,6 +726,17 @@ absl::Status BinlogDecoder::DecodeTableMap(const EventHeader& h, std::string_vie
       }
       default:
         break;  // newer metadata (VECTOR dimensions, ...): not needed to decode values
+    }
+  }
+  // ENUM and SET strings come in the column's charset: latin1 ones become
+  // UTF-8, as latin1 column values do.
+  for (size_t i : enum_set) {
+    ColumnInfo& c = map->columns[i];
+    if (!c.collation || CharsetOfCollation(*c.collation) != "latin1") continue;
+    for (std::string& value : c.enum_values) {
+      std::string utf8;
+      AppendLatin1AsUtf8(value, &utf8);
+      value = std::move(utf8);
     }
   }
   if (hook_) PHONY_RETURN_IF_ERROR(hook_(map.get()));

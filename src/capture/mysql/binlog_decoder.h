@@ -160,6 +160,11 @@ class BinlogDecoder {
   // Parses just the header of `event` (at least 19 bytes).
   static absl::StatusOr<EventHeader> ParseHeader(std::string_view event, uint64_t offset);
 
+  // A replication stream starts with an artificial ROTATE that comes before
+  // any format description but carries a checksum when the replica
+  // announced it understands them: the client says which (0 none, 1 CRC32).
+  void AssumeChecksum(uint8_t alg) { format_.checksum_alg = alg; }
+
   // The format description in force (the default before the first one).
   const FormatDescription& format() const { return format_; }
   // The table map of `table_id`, if one was seen.

@@ -459,5 +459,82 @@ TEST(BinlogDecoderTest, DecimalBinaryForm) {
   EXPECT_EQ(DecimalBinarySize(65, 30), 30);
 }
 
+// A MariaDB table map built by hand (after the MariaDB fixture's format
+// description): MariaDB gives YEAR a signedness bit and lists GEOMETRY among
+// the charset columns, which MySQL does not; ENUM strings arrive in the
+// column's charset (latin1 here). As the live MariaDB 10.11 writes them
+// (tests/integration/mariadb_binlog_types_test.cc).
+TEST(BinlogDecoderTest, MariaDbTableMapCountsYearAndGeometry) {
+  const Decoded d = DecodeFile("rust_mysql_common/mariadb-bin.000001");
+  ASSERT_TRUE(d.status.ok()) << d.status;
+  BinlogDecoder decoder;
+  std::vector<BinlogEvent> out;
+  ASSERT_TRUE(decoder.Decode(d.raw[0], 4, &out).ok());
+  ASSERT_EQ(decoder.format().flavor, Flavor::kMariaDB);
+
+  std::string body("\x4d\0\0\0\0\0" "\0\0" "\x01" "d\0" "\x01" "t\0", 14);
+  body += "\x05";                                           // columns
+  body += std::string("\x0d\x03\xff\x0f\xfe", 5);         // YEAR INT GEOMETRY VARCHAR STRING
+  body += std::string("\x05" "\x04" "\x0a\x00" "\xf7\x01", 6);  // GEOMETRY 4, VARCHAR(10), ENUM 1 byte
+  body += "\x1f";                                           // all nullable
+  body += std::string("\x01\x01\x80", 3);                   // SIGNEDNESS: YEAR unsigned, INT signed
+  body += std::string("\x02\x03\x3f\x01\x08", 5);         // DEFAULT_CHARSET binary; the 2nd (VARCHAR) latin1
+  body += std::string("\x06\x05\x02\x01\xe9\x01\x80", 7); // ENUM_STR_VALUE 'é', '€' in latin1
+  body += std::string("\x0a\x01\x08", 3);                   // ENUM_AND_SET_DEFAULT_CHARSET latin1
+  std::string ev(kEventHeaderSize, '\0');
+  ev[4] = static_cast<char>(kTableMapEvent);
+  ev += body + std::string(4, '\0');
+  Reseal(&ev);
+  out.clear();
+  absl::Status s = decoder.Decode(ev, 1000, &out);
+  ASSERT_TRUE(s.ok()) << s;
+  const auto* map = std::get_if<std::shared_ptr<const TableMap>>(&out[0].body);
+  ASSERT_NE(map, nullptr);
+  const std::vector<ColumnInfo>& c = (*map)->columns;
+  ASSERT_EQ(c.size(), 5u);
+  EXPECT_TRUE(c[0].is_unsigned);   // YEAR takes the first bit
+  EXPECT_FALSE(c[1].is_unsigned);  // so the INT's is the second
+  EXPECT_EQ(c[2].collation, 63u);  // GEOMETRY takes the first charset
+  EXPECT_EQ(c[3].collation, 8u);   // so the VARCHAR's is the second
+  EXPECT_THAT(c[4].enum_values, ElementsAre("é", "€"));
+  EXPECT_EQ(TypeName(c[3]), "varchar(10)");
+  EXPECT_EQ(TypeName(c[4]), "enum('é','€')");
+}
+
+TEST(BinlogDecoderTest, BinaryColumnsGetTheirPadBack) {
+  // BINARY(8) x'01' as the row image carries it: the trailing zeros left out.
+  ColumnInfo binary{.type = kTypeString, .meta = 8, .collation = 63};
+  std::string image("\x01\x01", 2);
+  ByteReader r(image);
+  auto v = DecodeColumnValue(binary, r);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->str(), std::string("\x01\0\0\0\0\0\0\0", 8));
+  // VARBINARY and CHAR keep what the image holds.
+  ColumnInfo varbinary{.type = kTypeVarchar, .meta = 8, .collation = 63};
+  ByteReader r2(image);
+  EXPECT_EQ(DecodeColumnValue(varbinary, r2)->str(), "\x01");
+  ColumnInfo chr{.type = kTypeString, .meta = 32, .collation = 45};
+  std::string text("\x02" "ab", 3);
+  ByteReader r3(text);
+  EXPECT_EQ(DecodeColumnValue(chr, r3)->str(), "ab");
+  EXPECT_EQ(TypeName(binary), "binary(8)");
+  EXPECT_EQ(TypeName(chr), "char(8)");  // 32 bytes of utf8mb4
+}
+
+TEST(BinlogDecoderTest, MariaDbDecimalScaleUpTo38) {
+  // DECIMAL(65,38) 0.000...01: 27 integer digits (3 groups of 9), 38
+  // fraction digits (4 groups of 9 and 2 in one byte), all zero but the last.
+  std::string b(DecimalBinarySize(65, 38), '\0');
+  ASSERT_EQ(b.size(), 29u);
+  b[0] = static_cast<char>(0x80);
+  b.back() = 1;
+  ByteReader r(b);
+  auto v = DecodeDecimal(r, 65, 38);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, "0." + std::string(37, '0') + "1");
+  ByteReader r2(b);
+  EXPECT_FALSE(DecodeDecimal(r2, 65, 39).ok());
+}
+
 }  // namespace
 }  // namespace phony::mysql

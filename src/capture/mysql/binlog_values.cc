@@ -108,6 +108,8 @@ absl::StatusOr<Value> DecodeTime2(ByteReader& in, int fsp) {
                    static_cast<int64_t>(hms & 0x3f), static_cast<int64_t>(tmp & 0xffffff));
 }
 
+}  // namespace
+
 // Windows-1252, which is what MySQL calls latin1, to UTF-8.
 void AppendLatin1AsUtf8(std::string_view in, std::string* out) {
   static constexpr uint16_t kHigh[32] = {0x20AC, 0x81,   0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
@@ -131,6 +133,8 @@ void AppendLatin1AsUtf8(std::string_view in, std::string* out) {
     }
   }
 }
+
+namespace {
 
 // Bytes of a character column as UTF-8 text; kBytes for binary.
 absl::StatusOr<Value> CharacterValue(const ColumnInfo& c, std::string_view bytes, ByteReader& in) {
@@ -234,6 +238,11 @@ ValueKind KindOf(const ColumnInfo& c) {
 std::string TypeName(const ColumnInfo& c) {
   const std::string u = c.is_unsigned ? " unsigned" : "";
   const bool binary = c.collation && CharsetOfCollation(*c.collation) == "binary";
+  // CHAR and VARCHAR lengths are in bytes in the table map: in characters
+  // when the charset says how many bytes one takes.
+  const std::string_view cs = c.collation ? CharsetOfCollation(*c.collation) : "";
+  const int per_char = cs == "utf8mb4" ? 4 : cs == "utf8mb3" ? 3 : 1;
+  const int chars = c.meta % per_char == 0 ? c.meta / per_char : c.meta;
   auto fsp = [&](const char* base) { return c.meta == 0 ? std::string(base) : std::string(base) + "(" + std::to_string(c.meta) + ")"; };
   switch (c.type) {
     case kTypeTiny: return "tinyint" + u;
@@ -271,8 +280,8 @@ std::string TypeName(const ColumnInfo& c) {
       return out + ")";
     }
     case kTypeVarchar: case kTypeVarString:
-      return std::string(binary ? "varbinary" : "varchar") + "(" + std::to_string(c.meta) + ")";
-    case kTypeString: return std::string(binary ? "binary" : "char") + "(" + std::to_string(c.meta) + ")";
+      return std::string(binary ? "varbinary" : "varchar") + "(" + std::to_string(chars) + ")";
+    case kTypeString: return std::string(binary ? "binary" : "char") + "(" + std::to_string(chars) + ")";
     case kTypeBlob: {
       static constexpr const char* kBlob[] = {"blob", "tinyblob", "blob", "mediumblob", "longblob"};
       static constexpr const char* kText[] = {"text", "tinytext", "text", "mediumtext", "longtext"};
@@ -457,7 +466,15 @@ absl::StatusOr<Value> DecodeColumnValue(const ColumnInfo& c, ByteReader& in) {
     }
     case kTypeVarchar: case kTypeVarString: case kTypeString: {
       PHONY_ASSIGN_OR_RETURN(std::string_view bytes, ReadLengthPrefixed(in, c.meta > 255 ? 2 : 1, "string"));
-      return CharacterValue(c, bytes, in);
+      PHONY_ASSIGN_OR_RETURN(Value v, CharacterValue(c, bytes, in));
+      // BINARY(n) (and MariaDB's INET4, INET6, UUID): the row image leaves
+      // out the trailing 0x00 pad, which SELECT returns; put it back.
+      if (c.type == kTypeString && v.kind() == ValueKind::kBytes && c.collation && bytes.size() < c.meta) {
+        std::string padded = v.release_str();
+        padded.resize(c.meta, '\0');
+        return Value::Bytes(std::move(padded));
+      }
+      return v;
     }
     case kTypeBlob: {
       PHONY_ASSIGN_OR_RETURN(std::string_view bytes, ReadLengthPrefixed(in, c.meta, "BLOB/TEXT"));

@@ -75,5 +75,7 @@ absl::StatusOr<uint64_t> ReadPackedInt(ByteReader& in);
 absl::StatusOr<std::string> DecodeDecimal(ByteReader& in, int precision, int scale);
 // Bytes of DECIMAL(precision, scale) in that form.
 int DecimalBinarySize(int precision, int scale);
+// MySQL's latin1 (Windows-1252) text as UTF-8, appended to `out`.
+void AppendLatin1AsUtf8(std::string_view in, std::string* out);
 
 }  // namespace phony::mysql
