@@ -762,7 +762,13 @@ std::string JobConfig::DefaultSchema() const {
   return source.type == DatabaseType::kPostgres ? "public" : source.database;
 }
 
-TableFilter JobConfig::Filter() const { return TableFilter(include, exclude, DefaultSchema()); }
+TableFilter JobConfig::Filter() const {
+  // A MySQL/MariaDB server holds many databases in one binlog: without
+  // `include`, the job is the source database's tables (PostgreSQL's scope
+  // is the database already).
+  if (include.empty() && !source.is_postgres()) return TableFilter({DefaultSchema() + ".*"}, exclude, DefaultSchema());
+  return TableFilter(include, exclude, DefaultSchema());
+}
 
 TableFilter::TableFilter(std::vector<std::string> include, std::vector<std::string> exclude,
                          std::string default_schema)

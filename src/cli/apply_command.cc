@@ -89,11 +89,17 @@ std::unique_ptr<apply::StagingWriter> MakeStagingWriter(const JobConfig& config,
                                                                     .password = password,
                                                                     .source_is_postgres = config.source.is_postgres()});
   }
-  return std::make_unique<apply::MyWriter>(apply::MyWriterOptions{.host = config.target.host,
-                                                                  .port = config.target.port,
-                                                                  .user = config.target.user,
-                                                                  .password = password,
-                                                                  .source_is_postgres = config.source.is_postgres()});
+  apply::MyWriterOptions options{.host = config.target.host,
+                                 .port = config.target.port,
+                                 .user = config.target.user,
+                                 .password = password,
+                                 .source_is_postgres = config.source.is_postgres()};
+  // A MySQL/MariaDB source's database lands in target.database.
+  if (!config.source.is_postgres() && !config.target.database.empty() &&
+      config.target.database != config.source.database) {
+    options.database_renames[config.source.database] = config.target.database;
+  }
+  return std::make_unique<apply::MyWriter>(std::move(options));
 }
 
 apply::ApplyOptions ApplyOptionsFor(const JobConfig& config, int partitions) {

@@ -162,14 +162,6 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
   return 0;
 }
 
-// The replica server id a job presents to a MySQL/MariaDB source: stable
-// per job name, distinct between jobs, away from the small ids servers use.
-uint32_t ReplicaServerId(const std::string& job) {
-  uint32_t h = 2166136261u;
-  for (char c : job) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
-  return 1000000000u + h % 1000000000u;
-}
-
 int RunMySqlCapture(const JobConfig& config, const ResolvedSecrets& secrets, const CaptureFlags& flags,
                     const std::string& sink) {
   mysql::MySqlCaptureOptions opts;

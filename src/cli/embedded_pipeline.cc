@@ -15,6 +15,7 @@
 #include "spdlog/spdlog.h"
 #include "src/apply/apply_loop.h"
 #include "src/apply/apply_stage.h"
+#include "src/capture/mysql/my_capture.h"
 #include "src/capture/postgres/pg_capture.h"
 #include "src/capture/postgres/replication_client.h"
 #include "src/cli/apply_command.h"
@@ -173,6 +174,20 @@ class Failure {
 // (bench/transform_bench.cc BM_MappingStoreLedgerInsert, flush_every).
 constexpr size_t kLedgerFlushEntries = 50000;
 
+mysql::MySqlCaptureOptions MySqlCaptureOptionsFor(const JobConfig& config, const ResolvedSecrets& secrets,
+                                                  const EmbeddedPipelineOptions& o, StateStore* state) {
+  mysql::MySqlCaptureOptions m;
+  m.client.host = config.source.host;
+  m.client.port = static_cast<uint16_t>(config.source.port);
+  m.client.user = config.source.user;
+  m.client.password = PasswordOf(secrets.source_password);
+  m.client.server_id = ReplicaServerId(config.name);
+  m.filter = config.Filter();
+  m.stop_after_idle = o.stop_after_idle;
+  m.state = state;
+  return m;
+}
+
 absl::Status WithContext(const char* stage, const absl::Status& s) {
   return absl::Status(s.code(), std::string(stage) + ": " + std::string(s.message()));
 }
@@ -204,26 +219,13 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
 
   // Every table version capture described before: a restarted capture does
   // not describe known tables again, and replayed events may be older.
-  auto history = pg::ReadSchemaHistory(**capture_state);
+  auto history = config.source.is_postgres() ? pg::ReadSchemaHistory(**capture_state)
+                                             : mysql::ReadMySqlSchemaHistory(**capture_state);
   if (!history.ok()) return history.status();
   for (const TableSchema& schema : *history) {
     if (absl::Status s = (*transformer)->LearnSchema(schema); !s.ok()) return WithContext("transform", s);
     stage.LearnSchema(schema);
   }
-
-  pg::PgCaptureOptions copts;
-  copts.connect = {.host = config.source.host, .port = config.source.port, .database = config.source.database,
-                   .user = config.source.user,
-                   .password = PasswordOf(secrets.source_password),
-                   .application_name = "phony-run-" + config.name};
-  copts.filter = config.Filter();
-  copts.slot = pg::DefaultSlotName(config.name);
-  copts.publication = pg::DefaultPublicationName(config.name);
-  copts.table_refresh_interval = o.table_refresh;
-  copts.stop_after_idle = o.stop_after_idle;
-  copts.state = capture_state->get();
-  copts.spill_dir = (*capture_state)->dir();
-  copts.on_tables_added = o.on_tables_added;
 
   // Bounds: enough to keep each stage busy while the next works, small
   // enough that the buses hold tens of MB, not hundreds (measured in
@@ -232,10 +234,40 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   EmbeddedBus anonymized({.name = "embedded." + config.name, .max_queued_events = 50000, .max_queued_bytes = 32 << 20});
   Failure failure(&raw, &anonymized);
 
-  pg::PgCapture* capture_ptr = nullptr;
-  auto raw_producer = raw.CreateProducer([&](uint64_t id) { capture_ptr->OnAck(id); });
-  pg::PgCapture capture(copts, raw_producer.get());
-  capture_ptr = &capture;
+  // The capture of the source's kind, behind one small interface.
+  std::function<void(uint64_t)> on_ack;
+  auto raw_producer = raw.CreateProducer([&](uint64_t id) { on_ack(id); });
+  std::unique_ptr<pg::PgCapture> pg_capture;
+  std::unique_ptr<mysql::MySqlCapture> my_capture;
+  if (config.source.is_postgres()) {
+    pg::PgCaptureOptions copts;
+    copts.connect = {.host = config.source.host, .port = config.source.port, .database = config.source.database,
+                     .user = config.source.user,
+                     .password = PasswordOf(secrets.source_password),
+                     .application_name = "phony-run-" + config.name};
+    copts.filter = config.Filter();
+    copts.slot = pg::DefaultSlotName(config.name);
+    copts.publication = pg::DefaultPublicationName(config.name);
+    copts.table_refresh_interval = o.table_refresh;
+    copts.stop_after_idle = o.stop_after_idle;
+    copts.state = capture_state->get();
+    copts.spill_dir = (*capture_state)->dir();
+    copts.on_tables_added = o.on_tables_added;
+
+    pg_capture = std::make_unique<pg::PgCapture>(copts, raw_producer.get());
+    on_ack = [&](uint64_t id) { pg_capture->OnAck(id); };
+  } else {
+    my_capture = std::make_unique<mysql::MySqlCapture>(MySqlCaptureOptionsFor(config, secrets, o, capture_state->get()),
+                                                       raw_producer.get());
+    on_ack = [&](uint64_t id) { my_capture->OnAck(id); };
+  }
+  auto capture_run = [&](const std::atomic<bool>& stop) {
+    return pg_capture ? pg_capture->Run(stop) : my_capture->Run(stop);
+  };
+  auto capture_transactions = [&] {
+    return pg_capture ? pg_capture->transactions_published() : my_capture->transactions_published();
+  };
+  auto capture_confirmed = [&] { return pg_capture ? pg_capture->confirmed().ToString() : my_capture->confirmed(); };
   auto raw_consumer = raw.CreateConsumer();
 
   // Which raw delivery each anonymized batch came from (one for one).
@@ -325,11 +357,11 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
     }
   });
   counters.running.store(true);
-  absl::Status captured = capture.Run(capture_stop);
+  absl::Status captured = capture_run(capture_stop);
   counters.running.store(false);
   capture_done.store(true);
   watcher.join();
-  counters.captured_transactions.store(capture.transactions_published());
+  counters.captured_transactions.store(capture_transactions());
   if (!captured.ok() && !failure.failed()) failure.Set(WithContext("capture", captured));
   raw_producer->Close();  // transform and apply drain what capture read
   // ... but not forever: staging may be down while stopping. After the
@@ -358,8 +390,7 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   counters.dead_letters.store(st.dead_letters);
   spdlog::info("run: stopped: {} source transactions captured, {} rows applied in {} staging commits ({} re-deliveries "
                "skipped, {} dead letters); slot confirmed {}",
-               capture.transactions_published(), st.events, st.commits, st.skipped, st.dead_letters,
-               capture.confirmed().ToString());
+               capture_transactions(), st.events, st.commits, st.skipped, st.dead_letters, capture_confirmed());
   return failure.status();
 }
 

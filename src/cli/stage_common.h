@@ -42,6 +42,14 @@ inline int ExitCodeFor(const absl::Status& s) {
 // characters are kept.
 inline void NameThisThread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
+// The replica server id a job presents to a MySQL/MariaDB source: stable per
+// job name, distinct between jobs, away from the small ids servers use.
+inline uint32_t ReplicaServerId(const std::string& job) {
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (char c : job) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return 1000000000u + h % 1000000000u;
+}
+
 // A resolved password reference's value, "" when the config gives none.
 inline std::string PasswordOf(const std::optional<Secret>& secret) {
   return secret ? std::string(secret->value()) : std::string();

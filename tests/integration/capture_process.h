@@ -36,10 +36,16 @@ inline std::vector<nlohmann::json> ReadJsonl(const std::string& path, bool allow
   return out;
 }
 
-// A `phony capture` process with stdout and stderr in files.
+// A `phony` process with stdout and stderr in files: `phony capture
+// --config C --sink jsonl EXTRA...` by default, any subcommand with
+// PhonyProcess::Command.
 class CaptureProcess {
  public:
   CaptureProcess(const std::string& config, const std::string& out, const std::string& err,
+                 const std::vector<std::string>& extra, const std::string& log_level = "info")
+      : CaptureProcess(Command{"capture", "--config", config, "--sink", "jsonl"}, out, err, extra, log_level) {}
+  using Command = std::vector<std::string>;
+  CaptureProcess(const Command& command, const std::string& out, const std::string& err,
                  const std::vector<std::string>& extra, const std::string& log_level = "info") {
     pid_ = fork();
     if (pid_ == 0) {
@@ -47,8 +53,8 @@ class CaptureProcess {
       FILE* e = std::freopen(err.c_str(), "a", stderr);
       (void)o;
       (void)e;
-      std::vector<std::string> args = {PHONY_BINARY, "--log-level", log_level, "capture", "--config",
-                                       config, "--sink", "jsonl"};
+      std::vector<std::string> args = {PHONY_BINARY, "--log-level", log_level};
+      args.insert(args.end(), command.begin(), command.end());
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());

@@ -36,7 +36,6 @@ std::string Q(std::string_view name) {
   out.push_back('`');
   return out;
 }
-std::string QT(const TableId& t) { return Q(t.schema) + "." + Q(t.table); }
 
 // "int(11)" and "int" are the same type; so are "integer" and "int".
 std::string NormalizeType(std::string t) {
@@ -89,6 +88,12 @@ std::string MyStagingType(const ColumnDef& c, bool source_is_postgres) {
 
 struct MyWriter::Impl {
   MyWriterOptions o;
+  // The staging database of a source schema (MyWriterOptions::database_renames).
+  std::string Db(const std::string& schema) const {
+    auto it = o.database_renames.find(schema);
+    return it == o.database_renames.end() ? schema : it->second;
+  }
+  std::string QT(const TableId& t) const { return Q(Db(t.schema)) + "." + Q(t.table); }
   MYSQL* conn = nullptr;
   bool in_tx = false;
   std::map<TableId, int> load_cooldown;  // chunks to upsert before trying LOAD DATA again
@@ -461,15 +466,15 @@ absl::Status MyWriter::Begin() {
 
 absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema* applied) {
   Impl& im = *impl_;
-  const std::string table = QT(schema.id);
+  const std::string table = im.QT(schema.id);
   const std::string name = schema.id.QualifiedName();
   const bool pg = im.o.source_is_postgres;
   // Foreign keys may name tables that come later: checks off for the DDL.
   PHONY_RETURN_IF_ERROR(im.Run("SET SESSION foreign_key_checks = 0", "creating " + name));
   absl::Status s = [&]() -> absl::Status {
-    PHONY_RETURN_IF_ERROR(im.Run("CREATE DATABASE IF NOT EXISTS " + Q(schema.id.schema), "creating a database"));
+    PHONY_RETURN_IF_ERROR(im.Run("CREATE DATABASE IF NOT EXISTS " + Q(im.Db(schema.id.schema)), "creating a database"));
     PHONY_ASSIGN_OR_RETURN(auto cols, im.Query("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
-                                               "TABLE_SCHEMA = " + im.Lit(schema.id.schema) + " AND TABLE_NAME = " +
+                                               "TABLE_SCHEMA = " + im.Lit(im.Db(schema.id.schema)) + " AND TABLE_NAME = " +
                                                im.Lit(schema.id.table) + " ORDER BY ORDINAL_POSITION",
                                                "reading the columns of " + name));
     std::map<std::string, std::string> existing;
@@ -481,7 +486,7 @@ absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema*
       for (const auto& c : fk.columns) a.push_back(Q(c));
       for (const auto& c : fk.referenced_columns) b.push_back(Q(c));
       return "CONSTRAINT " + Q(fk.name) + " FOREIGN KEY (" + absl::StrJoin(a, ", ") + ") REFERENCES " +
-             QT(fk.referenced) + " (" + absl::StrJoin(b, ", ") + ") ON DELETE " + FkActionSql(fk.on_delete) +
+             im.QT(fk.referenced) + " (" + absl::StrJoin(b, ", ") + ") ON DELETE " + FkActionSql(fk.on_delete) +
              " ON UPDATE " + FkActionSql(fk.on_update);
     };
     if (existing.empty()) {
@@ -498,7 +503,7 @@ absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema*
                     "creating " + name);
     }
     PHONY_ASSIGN_OR_RETURN(auto pk, im.Query("SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
-                                             "TABLE_SCHEMA = " + im.Lit(schema.id.schema) + " AND TABLE_NAME = " +
+                                             "TABLE_SCHEMA = " + im.Lit(im.Db(schema.id.schema)) + " AND TABLE_NAME = " +
                                              im.Lit(schema.id.table) + " AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY "
                                              "ORDINAL_POSITION",
                                              "reading the primary key of " + name));
@@ -506,7 +511,7 @@ absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema*
     for (const auto& r : pk) current_pk.push_back(Q(r[0]));
     const bool pk_changes = current_pk != keys;
     PHONY_ASSIGN_OR_RETURN(auto fks, im.Query("SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
-                                              "WHERE CONSTRAINT_SCHEMA = " + im.Lit(schema.id.schema) +
+                                              "WHERE CONSTRAINT_SCHEMA = " + im.Lit(im.Db(schema.id.schema)) +
                                               " AND TABLE_NAME = " + im.Lit(schema.id.table),
                                               "reading the foreign keys of " + name));
     std::set<std::string> current_fks;
@@ -554,7 +559,7 @@ absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema*
 absl::Status MyWriter::WriteChanges(const TableChanges& changes) {
   Impl& im = *impl_;
   const TableSchema& s = *changes.schema;
-  const std::string table = QT(s.id);
+  const std::string table = im.QT(s.id);
   const std::string name = s.id.QualifiedName();
   const std::vector<uint16_t> keys = s.KeyColumns();
   std::vector<uint16_t> all(s.columns.size());
@@ -617,7 +622,7 @@ absl::Status MyWriter::WriteChanges(const TableChanges& changes) {
 
 absl::Status MyWriter::ApplyEvent(const ChangeEvent& event, const TableSchema& s) {
   Impl& im = *impl_;
-  const std::string table = QT(s.id);
+  const std::string table = im.QT(s.id);
   const std::string name = s.id.QualifiedName();
   const std::vector<uint16_t> keys = s.KeyColumns();
   std::vector<uint16_t> all(s.columns.size());
@@ -628,7 +633,7 @@ absl::Status MyWriter::ApplyEvent(const ChangeEvent& event, const TableSchema& s
       // the source's TRUNCATE did not cascade.
       PHONY_RETURN_IF_ERROR(im.Run("SET SESSION foreign_key_checks = 0", "truncating " + name));
       for (const TableId& t : event.truncated) {
-        absl::Status d = im.Run("DELETE FROM " + QT(t), "truncating " + t.QualifiedName());
+        absl::Status d = im.Run("DELETE FROM " + im.QT(t), "truncating " + t.QualifiedName());
         if (!d.ok()) {
           (void)im.Run(std::string("SET SESSION foreign_key_checks = ") + (im.o.source_is_postgres ? "0" : "1"),
                        "truncating");

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <map>
 #include <string>
 
 #include "src/apply/staging_writer.h"
@@ -27,6 +28,10 @@ struct MyWriterOptions {
   // Where the stream comes from: MySQL/MariaDB type names are kept,
   // PostgreSQL columns are mapped by value kind.
   bool source_is_postgres = false;
+  // Source schema -> staging database, for a MySQL/MariaDB source whose
+  // staging database has another name (source.database vs
+  // target.database); other schemas keep their names.
+  std::map<std::string, std::string> database_renames;
 };
 
 class MyWriter : public StagingWriter {
