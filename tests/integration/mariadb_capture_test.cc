@@ -19,6 +19,7 @@
 #include "core/state_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/mariadb_admin.h"
 
 namespace phony::mysql {
 namespace {
@@ -30,22 +31,7 @@ std::string Env(const char* name) {
   return v == nullptr ? "" : v;
 }
 
-struct Admin {
-  MYSQL* m = nullptr;
-  Admin() {
-    m = mysql_init(nullptr);
-    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (mysql_real_connect(m, nullptr, "root", nullptr, nullptr, 0, Env("PHONY_MARIADB_SOCKET").c_str(), 0) ==
-        nullptr) {
-      ADD_FAILURE() << "MariaDB is not reachable (scripts/services.sh start mariadb): " << mysql_error(m);
-    }
-  }
-  ~Admin() { mysql_close(m); }
-  void Exec(const std::string& sql) {
-    ASSERT_EQ(mysql_query(m, sql.c_str()), 0) << sql << ": " << mysql_error(m);
-    if (MYSQL_RES* r = mysql_store_result(m)) mysql_free_result(r);
-  }
-};
+using Admin = ::phony::testing::MariaDbAdmin;
 
 MySqlCaptureOptions Options(const std::string& db, StateStore* state) {
   MySqlCaptureOptions o;

@@ -797,21 +797,29 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
   size_t json_columns = 0;
   for (const ColumnInfo& c : map.columns) json_columns += c.type == kTypeJson;
 
-  auto image = [&](const std::vector<bool>& present, const std::vector<bool>* partial, RowChange* change,
-                   Row* out) -> absl::Status {
-    size_t count = 0;
-    for (bool p : present) count += p;
-    PHONY_ASSIGN_OR_RETURN(std::vector<bool> nulls, ReadBitmap(in, count));
-    out->assign(width, Value::Unchanged());
+  const size_t count1 = static_cast<size_t>(std::count(present1.begin(), present1.end(), true));
+  const size_t count2 = static_cast<size_t>(std::count(present2.begin(), present2.end(), true));
+  // One row image: its null bitmap (tested in place: no allocation per
+  // row), then the values of the present, non-null columns.
+  auto image = [&](const std::vector<bool>& present, size_t count, const std::vector<bool>* partial,
+                   RowChange* change, Row* out) -> absl::Status {
+    PHONY_ASSIGN_OR_RETURN(std::string_view nulls, in.ReadBytes((count + 7) / 8));
+    out->clear();
+    out->reserve(width);
     size_t k = 0, json_index = 0;
     for (size_t i = 0; i < width; ++i) {
       const ColumnInfo& c = map.columns[i];
       const bool is_json = c.type == kTypeJson;
       const bool is_partial = is_json && partial != nullptr && (*partial)[json_index];
       json_index += is_json;
-      if (!present[i]) continue;
-      if (nulls[k++]) {
-        (*out)[i] = Value::Null();
+      if (!present[i]) {
+        out->push_back(Value::Unchanged());
+        continue;
+      }
+      const bool is_null = (static_cast<uint8_t>(nulls[k / 8]) >> (k % 8)) & 1;
+      ++k;
+      if (is_null) {
+        out->emplace_back();
         continue;
       }
       if (is_partial) {
@@ -819,7 +827,8 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
         auto diffs = DecodeJsonDiffs(diff);
         if (!diffs.ok()) return in.Error("partial JSON update: " + std::string(diffs.status().message()));
         change->json_diffs.emplace_back(i, std::move(*diffs));
-        continue;  // stays kUnchanged: the diffs say what changed
+        out->push_back(Value::Unchanged());  // the diffs say what changed
+        continue;
       }
       auto v = DecodeColumnValue(c, in);
       if (!v.ok()) {
@@ -827,20 +836,19 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
                                                    map.database + "." + map.table + ": " +
                                                    std::string(v.status().message()));
       }
-      (*out)[i] = std::move(*v);
+      out->push_back(std::move(*v));
     }
     return absl::OkStatus();
   };
 
   // An image carries at least one column, so every row consumes bytes.
-  if (std::find(present1.begin(), present1.end(), true) == present1.end() ||
-      (rows.kind == RowsEvent::Kind::kUpdate && std::find(present2.begin(), present2.end(), true) == present2.end())) {
+  if (count1 == 0 || (rows.kind == RowsEvent::Kind::kUpdate && count2 == 0)) {
     return in.Error("a row image without columns");
   }
   while (!in.empty()) {
     RowChange change;
     Row first;
-    PHONY_RETURN_IF_ERROR(image(present1, nullptr, &change, &first));
+    PHONY_RETURN_IF_ERROR(image(present1, count1, nullptr, &change, &first));
     if (rows.kind == RowsEvent::Kind::kInsert) {
       change.after = std::move(first);
     } else {
@@ -855,7 +863,7 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
         }
       }
       Row after;
-      PHONY_RETURN_IF_ERROR(image(present2, partial.empty() ? nullptr : &partial, &change, &after));
+      PHONY_RETURN_IF_ERROR(image(present2, count2, partial.empty() ? nullptr : &partial, &change, &after));
       change.after = std::move(after);
     }
     rows.rows.push_back(std::move(change));

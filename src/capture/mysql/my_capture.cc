@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/event_codec.h"
+#include "core/backoff.h"
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/capture/mysql/binlog_assembler.h"
@@ -330,26 +331,9 @@ absl::Status MySqlCapture::RunOnce(const std::atomic<bool>& stop, bool* made_pro
 }
 
 absl::Status MySqlCapture::Run(const std::atomic<bool>& stop) {
-  absl::Duration backoff = options_.initial_backoff;
-  int failures = 0;
-  while (true) {
-    bool made_progress = false;
-    absl::Status s = RunOnce(stop, &made_progress);
-    if (s.ok() || s.code() != absl::StatusCode::kUnavailable) return s;
-    if (made_progress) {
-      backoff = options_.initial_backoff;
-      failures = 0;
-    }
-    ++failures;
-    if (options_.max_retries >= 0 && failures > options_.max_retries) return s;
-    spdlog::warn("capture: source unavailable ({}); retry {} in {}", std::string(s.message()), failures,
-                 absl::FormatDuration(backoff));
-    for (absl::Time until = absl::Now() + backoff; absl::Now() < until;) {
-      if (stop.load()) return absl::OkStatus();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    backoff = std::min(backoff * 2, options_.max_backoff);
-  }
+  return RetryWithBackoff({.what = "source", .initial = options_.initial_backoff, .max = options_.max_backoff,
+                           .max_retries = options_.max_retries},
+                          stop, [&](bool* made_progress) { return RunOnce(stop, made_progress); });
 }
 
 absl::StatusOr<std::vector<TableSchema>> ReadMySqlSchemaHistory(const StateStore& state) {
