@@ -83,19 +83,6 @@ TEST(MariaDbBinlogClientTest, PreflightPassesOnTheTestServer) {
   EXPECT_FALSE(info->files.empty());
 }
 
-TEST(MariaDbBinlogClientTest, PreflightNamesWhatIsWrong) {
-  Admin admin;
-  admin.Exec("SET GLOBAL binlog_row_metadata = 'MINIMAL'");
-  admin.Exec("SET GLOBAL binlog_format = 'MIXED'");
-  auto info = BinlogClient::Preflight(Options());
-  admin.Exec("SET GLOBAL binlog_row_metadata = 'FULL'");
-  admin.Exec("SET GLOBAL binlog_format = 'ROW'");
-  ASSERT_TRUE(info.ok()) << info.status();
-  ASSERT_EQ(info->errors.size(), 2u);
-  EXPECT_THAT(info->errors[0], HasSubstr("binlog_format is MIXED, not ROW"));
-  EXPECT_THAT(info->errors[1], HasSubstr("binlog_row_metadata is MINIMAL, not FULL"));
-}
-
 // Rows streamed from a position are the rows written, and every event the
 // server sends (but its artificial ROTATE and FORMAT_DESCRIPTION) is
 // byte for byte the event in the binlog file.

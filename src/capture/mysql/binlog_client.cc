@@ -140,20 +140,8 @@ std::string EncodeMySqlGtidDump(uint32_t server_id, uint16_t flags, const GtidSe
   return out + set;
 }
 
-absl::StatusOr<SourceInfo> BinlogClient::Preflight(const BinlogClientOptions& options) {
-  Conn c;
-  PHONY_RETURN_IF_ERROR(c.Open(options, options.connect_timeout));
-  SourceInfo info;
-  PHONY_ASSIGN_OR_RETURN(info.version, c.Scalar("SELECT VERSION()"));
-  info.mariadb = info.version.find("MariaDB") != std::string::npos;
-  info.log_bin = c.Variable("log_bin") == "ON";
-  info.binlog_format = c.Variable("binlog_format");
-  info.row_image = c.Variable("binlog_row_image");
-  info.row_metadata = c.Variable("binlog_row_metadata");
-  info.row_value_options = c.Variable("binlog_row_value_options");
-  info.checksum = c.Variable("binlog_checksum");
-  info.gtid_mode = info.mariadb || c.Variable("gtid_mode") == "ON";
-  info.gtid_executed = info.mariadb ? c.Variable("gtid_binlog_pos") : c.Variable("gtid_executed");
+void JudgeSettings(SourceInfo* source) {
+  SourceInfo& info = *source;
   if (!info.log_bin) {
     info.errors.push_back("binary logging is off (log_bin): start the server with --log-bin");
   }
@@ -179,6 +167,23 @@ absl::StatusOr<SourceInfo> BinlogClient::Preflight(const BinlogClientOptions& op
                             ": updates and deletes carry only some columns, and phony emits them as partial "
                             "rows (docs/mysql.md); FULL gives complete rows");
   }
+}
+
+absl::StatusOr<SourceInfo> BinlogClient::Preflight(const BinlogClientOptions& options) {
+  Conn c;
+  PHONY_RETURN_IF_ERROR(c.Open(options, options.connect_timeout));
+  SourceInfo info;
+  PHONY_ASSIGN_OR_RETURN(info.version, c.Scalar("SELECT VERSION()"));
+  info.mariadb = info.version.find("MariaDB") != std::string::npos;
+  info.log_bin = c.Variable("log_bin") == "ON";
+  info.binlog_format = c.Variable("binlog_format");
+  info.row_image = c.Variable("binlog_row_image");
+  info.row_metadata = c.Variable("binlog_row_metadata");
+  info.row_value_options = c.Variable("binlog_row_value_options");
+  info.checksum = c.Variable("binlog_checksum");
+  info.gtid_mode = info.mariadb || c.Variable("gtid_mode") == "ON";
+  info.gtid_executed = info.mariadb ? c.Variable("gtid_binlog_pos") : c.Variable("gtid_executed");
+  JudgeSettings(&info);
   auto status = c.Rows(info.mariadb ? "SHOW BINLOG STATUS" : "SHOW MASTER STATUS");
   if (!status.ok() && !info.mariadb) status = c.Rows("SHOW BINARY LOG STATUS");  // MySQL 8.4
   if (!status.ok()) {

@@ -70,6 +70,11 @@ struct SourceInfo {
   std::vector<std::string> warnings;
 };
 
+// Adds to `info` the errors and warnings its server settings call for
+// (binary logging, binlog_format, binlog_row_metadata,
+// binlog_row_value_options, binlog_row_image). Part of Preflight.
+void JudgeSettings(SourceInfo* info);
+
 class BinlogClient {
  public:
   // Connects and reads the source's settings; errors (kUnavailable for a
