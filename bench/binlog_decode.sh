@@ -121,6 +121,38 @@ while read -r name _; do
   if [[ "$name" > "$first" || "$name" == "$first" ]] && [[ "$name" < "$last" ]]; then files+=("$datadir/$name"); fi
 done < <("${mysql[@]}" -e "SHOW BINARY LOGS")
 [ "${#files[@]}" -gt 0 ] || { echo "no binlog file between $first and $last" >&2; exit 1; }
+# Issue #9's streaming bar, on the same files while the server runs:
+#   "Streaming and decoding that binlog from the server to a null sink:
+#    >= 3x the rate of mariadb-binlog --read-from-remote-server
+#    --base64-output=decode-rows -vv to /dev/null", with the raw copy
+# (--raw) as the transfer limit. Not pinned: the server shares the cores.
+cmake --build build-bench -j 2 --target binlog_stream >/dev/null
+if [ "$reuse" = 1 ]; then
+  s_host="$PHONY_MARIADB_HOST"; s_port="$PHONY_MARIADB_PORT"; s_user="$PHONY_MARIADB_USER"; s_pass="$PHONY_MARIADB_PASSWORD"
+else
+  "${mysql[@]}" -e "CREATE USER IF NOT EXISTS phony_bench@'%' IDENTIFIED BY 'phony_bench';
+    GRANT REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.* TO phony_bench@'%'"
+  s_host=127.0.0.1; s_port="$port"; s_user=phony_bench; s_pass=phony_bench
+fi
+names=(); for f in "${files[@]}"; do names+=("$(basename "$f")"); done
+echo "== streaming from the server: phony (replica client + decoder, null sink)"
+read -r s_rows _ s_bytes s_secs s_rate s_mbs < <(build-bench/bench/binlog_stream "$s_host" "$s_port" "$s_user" "$s_pass" \
+  "${names[0]}" "$last")
+printf 'phony stream:             %10.0f rows/s  %7.1f MB/s  (%s rows in %.2f s)\n' "$s_rate" "$s_mbs" "$s_rows" "$s_secs"
+remote=(mariadb-binlog --read-from-remote-server -h "$s_host" -P "$s_port" -u "$s_user" "-p$s_pass")
+start=$(date +%s.%N)
+"${remote[@]}" --base64-output=decode-rows -vv "${names[@]}" >/dev/null
+m_secs="$(echo "$(date +%s.%N) - $start" | bc -l)"
+printf 'mariadb-binlog remote -vv: %9.0f rows/s  (%.2f s)\n' "$(echo "$s_rows / $m_secs" | bc -l)" "$m_secs"
+mkdir -p "$work/raw"
+start=$(date +%s.%N)
+"${remote[@]}" --raw --result-file="$work/raw/" "${names[@]}"
+r_secs="$(echo "$(date +%s.%N) - $start" | bc -l)"
+printf 'mariadb-binlog remote --raw: %7.1f MB/s  (%.2f s; the transfer limit)\n' \
+  "$(echo "$s_bytes / $r_secs / 1000000" | bc -l)" "$r_secs"
+rm -rf "$work/raw"
+printf 'streaming ratio phony / mariadb-binlog -vv: %.2f (bar >= 3)\n' "$(echo "$m_secs / $s_secs" | bc -l)"
+
 # Copy the files out: the server can be stopped (private) and keeps nothing busy.
 mkdir -p "$work/binlog"
 cp "${files[@]}" "$work/binlog/"
