@@ -766,8 +766,17 @@ TableFilter JobConfig::Filter() const {
   // A MySQL/MariaDB server holds many databases in one binlog: without
   // `include`, the job is the source database's tables (PostgreSQL's scope
   // is the database already).
-  if (include.empty() && !source.is_postgres()) return TableFilter({DefaultSchema() + ".*"}, exclude, DefaultSchema());
-  return TableFilter(include, exclude, DefaultSchema());
+  if (source.is_postgres()) return TableFilter(include, exclude, DefaultSchema());
+  // Staging on the source's own server: its binlog also holds what the
+  // applier writes there (the staging database, phony's bookkeeping), which
+  // must never be captured again.
+  std::vector<std::string> skip = exclude;
+  if (source.host == target.host && source.port == target.port && !target.is_postgres()) {
+    skip.push_back(target.database + ".*");
+    skip.push_back("phony.*");
+  }
+  return TableFilter(include.empty() ? std::vector<std::string>{DefaultSchema() + ".*"} : include, skip,
+                     DefaultSchema());
 }
 
 TableFilter::TableFilter(std::vector<std::string> include, std::vector<std::string> exclude,

@@ -437,3 +437,37 @@ TEST(ConfigTest, SnapshotSectionParsedAndValidated) {
 
 }  // namespace
 }  // namespace phony
+
+namespace phony {
+namespace {
+
+// A MySQL/MariaDB job is its source database's tables unless `include`
+// says otherwise; with staging on the same server, what the applier writes
+// there (the staging database, phony's bookkeeping) is never captured.
+TEST(ConfigTest, MySqlJobsAreScopedToTheirDatabase) {
+  json j = ValidConfig();
+  j.erase("include");
+  j.erase("exclude");
+  j["tables"] = json::object();
+  j["source"] = {{"type", "mariadb"}, {"host", "127.0.0.1"}, {"port", 3306}, {"database", "shop"}, {"user", "u"}};
+  j["target"] = {{"type", "mariadb"}, {"host", "127.0.0.1"}, {"port", 3306}, {"database", "shop_staging"}, {"user", "u"}};
+  JobConfig c;
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &c).empty()) << JoinProblems(ParseJobConfig(j.dump(), &c));
+  const TableFilter f = c.Filter();
+  auto id = [](std::string db, std::string t) { return TableId{.database = db, .schema = db, .table = t}; };
+  EXPECT_TRUE(f.Matches(id("shop", "users")));
+  EXPECT_FALSE(f.Matches(id("other", "users")));
+  j["include"] = {"*.*"};
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &c).empty());
+  const TableFilter all = c.Filter();
+  EXPECT_TRUE(all.Matches(id("other", "users")));
+  EXPECT_FALSE(all.Matches(id("shop_staging", "users")));
+  EXPECT_FALSE(all.Matches(id("phony", "apply_progress")));
+  // Staging elsewhere: nothing is held back.
+  j["target"]["port"] = 3307;
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &c).empty());
+  EXPECT_TRUE(c.Filter().Matches(id("phony", "apply_progress")));
+}
+
+}  // namespace
+}  // namespace phony
