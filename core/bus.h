@@ -22,6 +22,7 @@
 // and thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -32,6 +33,7 @@
 #include "absl/time/time.h"
 #include "core/event.h"
 #include "core/position.h"
+#include "core/status_macros.h"
 
 namespace phony {
 
@@ -64,6 +66,20 @@ class BusProducer {
   // Ends the stream once the already published batches are consumed.
   virtual void Close() = 0;
 };
+
+// Publishes `batch`, waiting while the bus is full: every second without
+// room it runs `while_full` (a source keepalive) and gives up with
+// kCancelled once `stop` is set. Any other refusal is returned as it is;
+// on an error `batch` is left intact.
+inline absl::Status PublishWaiting(BusProducer* producer, EventBatch&& batch, const std::atomic<bool>& stop,
+                                   const std::function<absl::Status()>& while_full = nullptr) {
+  while (true) {
+    absl::Status s = producer->Publish(std::move(batch), absl::Seconds(1));
+    if (s.ok() || s.code() != absl::StatusCode::kDeadlineExceeded) return s;
+    if (stop.load()) return absl::CancelledError("stopped while the bus was full");
+    if (while_full) PHONY_RETURN_IF_ERROR(while_full());
+  }
+}
 
 class BusConsumer {
  public:

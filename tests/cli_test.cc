@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -157,6 +158,29 @@ TEST(CliTest, RunRefusesBadConfigsNamingTheKey) {
   r = RunPhony("run --config " + subset, env);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("subset: a subset is a one-off copy"));
+}
+
+// A MariaDB source: phony run refuses, naming the key, what it cannot do
+// yet (a snapshot, a Kafka stream) before touching a server.
+TEST(CliTest, RunOnAMariaDbSourceNamesWhatItCannotDoYet) {
+  const std::string env = "MYPW=x PHONY_SECRET=0123456789abcdef0123456789abcdef";
+  const std::string dir = ::testing::TempDir();
+  const std::string base =
+      "{\"name\": \"m\", \"source\": {\"type\": \"mariadb\", \"host\": \"127.0.0.1\", \"port\": 1, "
+      "\"database\": \"shop\", \"user\": \"u\", \"password_ref\": \"env://MYPW\"}, \"target\": {\"type\": "
+      "\"mariadb\", \"host\": \"127.0.0.1\", \"port\": 1, \"database\": \"shop_staging\", \"user\": \"u\", "
+      "\"password_ref\": \"env://MYPW\"}, \"state\": {\"dir\": \"" + dir + "/m-state\"}, \"anonymization\": "
+      "{\"secret_ref\": \"env://PHONY_SECRET\", \"unlisted_columns\": \"keep\"}, \"tables\": {}";
+  const std::string snapshot = dir + "/run_mariadb_snapshot.json", kafka = dir + "/run_mariadb_kafka.json";
+  std::ofstream(snapshot) << base << "}";
+  std::ofstream(kafka) << base << ", \"snapshot\": {\"on_run\": \"never\"}, \"kafka\": {\"brokers\": "
+                          "\"127.0.0.1:1\"}}";
+  Result r = RunPhony("run --config " + snapshot, env);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("snapshot.on_run: snapshots of MySQL/MariaDB sources arrive with issue #9"));
+  r = RunPhony("run --config " + kafka, env);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("kafka: MySQL/MariaDB sources run embedded for now"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <mysql.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,5 +49,29 @@ class MariaDbAdmin {
  private:
   MYSQL* m_ = nullptr;
 };
+
+struct MysqlDeleter {
+  void operator()(MYSQL* m) const { mysql_close(m); }
+};
+using MysqlConn = std::unique_ptr<MYSQL, MysqlDeleter>;
+
+// The phony user over TCP, as the stages connect (nullptr, with a test
+// failure, when the server is not reachable).
+inline MysqlConn ConnectAsPhony() {
+  MysqlConn conn(mysql_init(nullptr));
+  unsigned int timeout = 10;
+  mysql_optionsv(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  const std::string host = ServiceEnv("PHONY_MARIADB_HOST");
+  const std::string user = ServiceEnv("PHONY_MARIADB_USER");
+  const std::string password = ServiceEnv("PHONY_MARIADB_PASSWORD");
+  const std::string port_text = ServiceEnv("PHONY_MARIADB_PORT");
+  if (port_text.empty()) return nullptr;
+  const unsigned port = static_cast<unsigned>(std::stoul(port_text));
+  if (!mysql_real_connect(conn.get(), host.c_str(), user.c_str(), password.c_str(), nullptr, port, nullptr, 0)) {
+    ADD_FAILURE() << "connect: " << mysql_error(conn.get());
+    return nullptr;
+  }
+  return conn;
+}
 
 }  // namespace phony::testing

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/integration/mariadb_admin.h"
 #include "tests/integration/services_env.h"
 
 namespace phony {
@@ -17,26 +18,8 @@ namespace {
 
 using ::phony::testing::ServiceEnv;
 
-struct MysqlDeleter {
-  void operator()(MYSQL* m) const { mysql_close(m); }
-};
-using MysqlConn = std::unique_ptr<MYSQL, MysqlDeleter>;
-
-MysqlConn Connect() {
-  MysqlConn conn(mysql_init(nullptr));
-  unsigned int timeout = 10;
-  mysql_optionsv(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  const std::string host = ServiceEnv("PHONY_MARIADB_HOST");
-  const std::string user = ServiceEnv("PHONY_MARIADB_USER");
-  const std::string password = ServiceEnv("PHONY_MARIADB_PASSWORD");
-  const unsigned port = static_cast<unsigned>(std::stoul(ServiceEnv("PHONY_MARIADB_PORT")));
-  if (!mysql_real_connect(conn.get(), host.c_str(), user.c_str(), password.c_str(), nullptr, port,
-                          nullptr, 0)) {
-    ADD_FAILURE() << "connect: " << mysql_error(conn.get());
-    return nullptr;
-  }
-  return conn;
-}
+using ::phony::testing::ConnectAsPhony;
+using ::phony::testing::MysqlConn;
 
 void Query(MYSQL* m, const std::string& sql) {
   ASSERT_EQ(mysql_query(m, sql.c_str()), 0) << sql << ": " << mysql_error(m);
@@ -44,7 +27,7 @@ void Query(MYSQL* m, const std::string& sql) {
 }
 
 TEST(MariaDbBinlogTest, DumpDeliversRowsEventForInsert) {
-  MysqlConn sql = Connect();
+  MysqlConn sql = ConnectAsPhony();
   ASSERT_NE(sql, nullptr);
   // The server the scripts start must be configured as capture requires.
   for (const auto& [var, want] : {std::pair{"binlog_format", "ROW"},
@@ -75,7 +58,7 @@ TEST(MariaDbBinlogTest, DumpDeliversRowsEventForInsert) {
   const std::string marker = "phony-binlog-" + suffix;
   Query(sql.get(), "INSERT INTO " + db + ".items VALUES (7, '" + marker + "')");
 
-  MysqlConn repl = Connect();
+  MysqlConn repl = ConnectAsPhony();
   ASSERT_NE(repl, nullptr);
   Query(repl.get(), "SET @master_binlog_checksum = @@global.binlog_checksum");
   Query(repl.get(), "SET @mariadb_slave_capability = 4");

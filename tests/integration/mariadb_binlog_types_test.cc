@@ -33,6 +33,7 @@
 #include "src/capture/mysql/binlog_values.h"
 #include "tests/golden/binlog_compare.h"
 #include "tests/golden/mariadb_binlog_text.h"
+#include "tests/integration/mariadb_admin.h"
 #include "tests/integration/services_env.h"
 
 namespace phony {
@@ -44,27 +45,8 @@ using ::phony::testing::ServiceEnv;
 // ---------------------------------------------------------------------------
 // The server
 
-struct MysqlDeleter {
-  void operator()(MYSQL* m) const { mysql_close(m); }
-};
-using MysqlConn = std::unique_ptr<MYSQL, MysqlDeleter>;
-
-MysqlConn Connect() {
-  MysqlConn conn(mysql_init(nullptr));
-  unsigned int timeout = 10;
-  mysql_optionsv(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  const std::string host = ServiceEnv("PHONY_MARIADB_HOST");
-  const std::string user = ServiceEnv("PHONY_MARIADB_USER");
-  const std::string password = ServiceEnv("PHONY_MARIADB_PASSWORD");
-  const std::string port_text = ServiceEnv("PHONY_MARIADB_PORT");
-  if (port_text.empty()) return nullptr;
-  const unsigned port = static_cast<unsigned>(std::stoul(port_text));
-  if (!mysql_real_connect(conn.get(), host.c_str(), user.c_str(), password.c_str(), nullptr, port, nullptr, 0)) {
-    ADD_FAILURE() << "connect: " << mysql_error(conn.get());
-    return nullptr;
-  }
-  return conn;
-}
+using ::phony::testing::ConnectAsPhony;
+using ::phony::testing::MysqlConn;
 
 using Cell = std::optional<std::string>;  // NULL is nullopt
 using Rows = std::vector<std::vector<Cell>>;
@@ -581,7 +563,7 @@ class TestDatabase {
 
 TEST(MariaDbBinlogTypesTest, EveryTypeDecodesAsTheServerStoredIt) {
   const auto started = std::chrono::steady_clock::now();
-  MysqlConn conn = Connect();
+  MysqlConn conn = ConnectAsPhony();
   ASSERT_NE(conn, nullptr);
   MYSQL* m = conn.get();
   for (const auto& [var, want] : {std::pair{"binlog_format", "ROW"}, std::pair{"binlog_row_image", "FULL"},

@@ -192,19 +192,9 @@ absl::Status MySqlCapture::Publish(std::vector<Event>* batch, const std::atomic<
   b.id = id;
   b.events = std::move(*batch);
   batch->clear();
-  absl::Status failed;
-  while (true) {
-    absl::Status s = producer_->Publish(std::move(b), absl::Seconds(1));
-    if (s.ok()) break;
-    if (s.code() != absl::StatusCode::kDeadlineExceeded) {
-      failed = s;
-    } else if (stop.load()) {
-      failed = absl::CancelledError("stopped while the bus was full");
-    }
-    if (!failed.ok()) break;
-  }
-  if (!failed.ok()) {
-    (void)tracker_.Abandon(id);
+  // The reader thread keeps the connection alive while the bus is full.
+  if (absl::Status failed = PublishWaiting(producer_, std::move(b), stop); !failed.ok()) {
+    (void)tracker_.Abandon(id);  // never delivered: the source sends it again
     return failed;
   }
   transactions_ += txs;

@@ -145,19 +145,7 @@ absl::Status PgCapture::Publish(std::vector<Event>* batch, PgReplicationClient& 
   batch->clear();
   // Backpressure: while the bus is full, keep the walsender from timing us
   // out with status updates. Publish keeps the batch when it refuses it.
-  absl::Status failed;
-  while (true) {
-    absl::Status s = producer_->Publish(std::move(b), absl::Seconds(1));
-    if (s.ok()) break;
-    if (s.code() != absl::StatusCode::kDeadlineExceeded) {
-      failed = s;
-    } else if (stop.load()) {
-      failed = absl::CancelledError("stopped while the bus was full");
-    } else {
-      failed = client.Flush();
-    }
-    if (!failed.ok()) break;
-  }
+  absl::Status failed = PublishWaiting(producer_, std::move(b), stop, [&] { return client.Flush(); });
   if (!failed.ok()) {
     // Never delivered: it must not hold confirmation back; the source
     // re-sends it after the reconnect.
