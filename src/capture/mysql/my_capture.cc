@@ -13,6 +13,8 @@
 #include "spdlog/spdlog.h"
 #include "src/capture/mysql/binlog_assembler.h"
 #include "src/capture/mysql/binlog_decoder.h"
+#include "src/capture/mysql/my_catalog.h"
+#include "src/capture/mysql/my_session.h"
 
 namespace phony::mysql {
 namespace {
@@ -165,15 +167,32 @@ absl::Status MySqlCapture::PersistConfirmed(bool force) {
   return absl::OkStatus();
 }
 
+absl::Status MySqlCapture::CompleteSchema(TableSchema* schema) {
+  if (options_.client.user.empty()) return absl::OkStatus();  // tests without a server
+  if (!catalog_) {
+    PHONY_ASSIGN_OR_RETURN(catalog_, MySession::Connect({.host = options_.client.host, .port = options_.client.port,
+                                                         .user = options_.client.user,
+                                                         .password = options_.client.password, .label = "source"}));
+  }
+  auto fks = ReadForeignKeys(*catalog_, schema->id);
+  if (!fks.ok()) {
+    catalog_.reset();  // reconnects next time
+    return fks.status();
+  }
+  schema->foreign_keys = *std::move(fks);
+  return absl::OkStatus();
+}
+
 absl::Status MySqlCapture::Publish(std::vector<Event>* batch, const std::atomic<bool>& stop) {
   if (batch->empty()) return absl::OkStatus();
   std::optional<EventPosition> confirm_at;
   uint64_t txs = 0;
-  for (const Event& e : *batch) {
+  for (Event& e : *batch) {
     if (const auto* c = std::get_if<TxCommit>(&e)) {
       confirm_at = c->position;
       ++txs;
-    } else if (const auto* s = std::get_if<SchemaEvent>(&e)) {
+    } else if (auto* s = std::get_if<SchemaEvent>(&e)) {
+      PHONY_RETURN_IF_ERROR(CompleteSchema(&s->schema));
       spdlog::info("capture: table {} schema version {} ({} columns)", s->schema.id.QualifiedName(),
                    s->schema.version, s->schema.columns.size());
       PHONY_RETURN_IF_ERROR(PersistSchema(s->schema));
@@ -342,6 +361,17 @@ absl::StatusOr<std::vector<TableSchema>> ReadMySqlSchemaHistory(const StateStore
                                    }));
   PHONY_RETURN_IF_ERROR(inner);
   return out;
+}
+
+absl::StatusOr<std::optional<std::string>> ReadMySqlPosition(const StateStore& state) {
+  PHONY_ASSIGN_OR_RETURN(std::optional<std::string> pos, state.Get(StateFamily::kPositions, kPositionKey));
+  if (!pos) return pos;
+  return std::optional<std::string>(pos->substr(0, pos->find('\n')));
+}
+
+absl::Status StoreMySqlPosition(StateStore& state, const std::string& file, uint64_t position,
+                                const std::string& gtids) {
+  return state.Put(StateFamily::kPositions, kPositionKey, file + ":" + std::to_string(position) + "\n" + gtids);
 }
 
 }  // namespace phony::mysql

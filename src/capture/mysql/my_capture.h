@@ -98,10 +98,21 @@ class MySqlCapture {
   Confirm persisted_;
   absl::Time last_persist_ = absl::InfinitePast();
   std::unique_ptr<BinlogAssembler> assembler_;
+  // Completes a schema event from the source's catalog: table maps never
+  // carry foreign keys, which the staging writer needs.
+  absl::Status CompleteSchema(TableSchema* schema);
+  std::unique_ptr<class MySession> catalog_;
 };
 
 // Every table version a MySQL capture with this state directory has
 // described (oldest first per table).
 absl::StatusOr<std::vector<TableSchema>> ReadMySqlSchemaHistory(const StateStore& state);
+
+// The position a capture with this state directory continues from
+// ("file:offset"; nullopt before its first start), and setting it: a
+// snapshot that replaced every table of the job sets its cut here.
+absl::StatusOr<std::optional<std::string>> ReadMySqlPosition(const StateStore& state);
+absl::Status StoreMySqlPosition(StateStore& state, const std::string& file, uint64_t position,
+                                const std::string& gtids);
 
 }  // namespace phony::mysql
