@@ -22,6 +22,7 @@
 #include "src/cli/snapshot_command.h"
 #include "src/cli/stage_common.h"
 #include "src/cli/transform_command.h"
+#include "src/snapshot/my_snapshot.h"
 #include "src/snapshot/pg_converge.h"
 #include "src/snapshot/pg_job.h"
 
@@ -198,12 +199,6 @@ int RunRun(const RunFlags& flags) {
   if (!loaded) return kExitConfig;
   const JobConfig& config = loaded->config;
   const ResolvedSecrets& secrets = loaded->secrets;
-  if (!config.source.is_postgres() && config.snapshot.on_run != "never") {
-    std::cerr << "phony run: " << flags.config_path
-              << ": snapshot.on_run: snapshots of MySQL/MariaDB sources arrive with issue #9; set \"never\" to "
-                 "stream from now on (staging must already hold the tables)\n";
-    return kExitConfig;
-  }
   if (!config.source.is_postgres() && config.kafka) {
     std::cerr << "phony run: " << flags.config_path
               << ": kafka: MySQL/MariaDB sources run embedded for now; their Kafka stream arrives with issue #9\n";
@@ -215,11 +210,12 @@ int RunRun(const RunFlags& flags) {
                  "its foreign-key closure\n";
     return kExitConfig;
   }
-  const bool snapshot_possible = config.target.is_postgres();
+  const bool snapshot_possible = config.target.is_postgres() == config.source.is_postgres();
   if (!snapshot_possible && config.snapshot.on_run != "never") {
     std::cerr << "phony run: " << flags.config_path
-              << ": snapshot.on_run: snapshots into MySQL/MariaDB staging arrive with issue #9; set \"never\" to "
-                 "stream only\n";
+              << ": snapshot.on_run: a snapshot from a " << (config.source.is_postgres() ? "PostgreSQL" : "MySQL/MariaDB")
+              << " source into " << (config.target.is_postgres() ? "PostgreSQL" : "MySQL/MariaDB")
+              << " staging is not built yet; set \"never\" to stream only\n";
     return kExitConfig;
   }
   InstallStopSignals();
@@ -249,7 +245,11 @@ int RunRun(const RunFlags& flags) {
   bool take = config.snapshot.on_run == "always";
   if (config.snapshot.on_run == "auto") {
     auto has = RetryWhileUnavailable("run: staging", "looking for a snapshot", stop,
-                                     [&] { return snapshot::StagingHasSnapshot(config, target_password); });
+                                     [&] {
+                                       return config.target.is_postgres()
+                                                  ? snapshot::StagingHasSnapshot(config, target_password)
+                                                  : snapshot::MyStagingHasSnapshot(config, target_password);
+                                     });
     if (!has.ok()) {
       spdlog::error("run: {}", std::string(has.status().message()));
       return ExitCodeFor(has.status());
@@ -266,7 +266,9 @@ int RunRun(const RunFlags& flags) {
 
   // Tables that appear at the source are copied, unless staging is filled
   // some other way (snapshot.on_run: never).
-  const bool copy_new_tables = snapshot_possible && config.snapshot.on_run != "never";
+  // (A MySQL/MariaDB binlog carries a new table from its CREATE on: the
+  // applier creates it in staging.)
+  const bool copy_new_tables = snapshot_possible && config.source.is_postgres() && config.snapshot.on_run != "never";
 
   // 2. Deferred constraints, created once replay has converged.
   std::atomic<bool> converger_stop{false};
