@@ -2,15 +2,19 @@
 # One private MariaDB server (Debian's mariadbd) in a directory of its own,
 # on loopback, for benchmarks and tests that need a server of their own.
 #
-#   scripts/mariadb_server.sh start DIR   first start installs on a free port;
+#   scripts/mariadb_server.sh start DIR [MARIADBD_OPTION...]
+#                                         first start installs on a free port;
 #                                         later starts reuse DIR. Prints the port
 #                                         (user root, no password, TCP on 127.0.0.1).
+#                                         Options are added to mariadbd's for this
+#                                         start (e.g. --log-bin=mariadb-bin).
 #   scripts/mariadb_server.sh stop DIR
 set -euo pipefail
 log() { printf '[mariadb] %s\n' "$*" >&2; }
 die() { printf '[mariadb] error: %s\n' "$*" >&2; exit 1; }
 cmd="${1:-}"; dir="${2:-}"
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop DIR"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start DIR [MARIADBD_OPTION...] | stop DIR"
+shift 2
 command -v mariadbd >/dev/null || die "MariaDB is not installed: run scripts/install.sh"
 user=mysql; [ "$(id -u)" -eq 0 ] || user="$(id -un)"
 case "$cmd" in
@@ -26,7 +30,7 @@ case "$cmd" in
     port="$(cat "$dir/port")"
     setsid mariadbd --no-defaults --user="$user" --datadir="$dir/data" --socket="$dir/mysqld.sock" \
       --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
-      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --local-infile=1 --skip-name-resolve \
+      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --local-infile=1 --skip-name-resolve "$@" \
       </dev/null >/dev/null 2>&1 &
     for _ in $(seq 1 200); do
       mariadb-admin --no-defaults -uroot -S "$dir/mysqld.sock" ping >/dev/null 2>&1 && break
