@@ -157,7 +157,9 @@ int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
   const std::string json = snapshot::ReportJson(result->report);
   const std::string path = flags.report_path.empty() ? (*state)->dir() + "/report.json" : flags.report_path;
   std::ofstream(path) << json << "\n";
-  std::cout << snapshot::ReportTable(result->report) << "report: " << path << "\n";
+  std::cout << snapshot::ReportTable(result->report) << "report: " << path << std::endl;
+  for (const std::string& w : result->report.warnings) spdlog::warn("snapshot: {}", w);
+  for (const std::string& p : result->report.problems) spdlog::error("snapshot: {}", p);
   if (capture_state && result->report.ok() && o.only_tables.empty()) {
     if (absl::Status s = mysql::StoreMySqlPosition(*capture_state, result->binlog_file, result->binlog_position,
                                                    result->gtids);

@@ -182,32 +182,50 @@ void AppendLoadEscaped(std::string_view raw, std::string* out) {
   out->append(raw.data() + start, raw.size() - start);
 }
 
-void AppendLoadValue(const ColumnInfo& c, const Value& v, std::string* out) {
-  if (v.is_null() || v.is_unchanged()) {
-    out->append("\\N");
-    return;
-  }
+void AppendPlainValue(const ColumnInfo& c, const Value& v, std::string* out) {
+  if (v.is_null() || v.is_unchanged()) return;
   switch (v.kind()) {
     case ValueKind::kBool:
       if (c.type == mysql::kTypeBit) {
-        AppendLoadEscaped(std::string_view(v.bool_value() ? "\x01" : "\0", 1), out);
+        out->push_back(v.bool_value() ? '\x01' : '\0');
       } else {
         out->push_back(v.bool_value() ? '1' : '0');
       }
       return;
     case ValueKind::kText: case ValueKind::kJson: case ValueKind::kBytes: case ValueKind::kDecimal:
-      AppendLoadEscaped(v.str(), out);
+      out->append(v.str());
       return;
     default: {
-      std::string text;
-      apply::pg::AppendText(v, &text);
-      if (v.kind() == ValueKind::kTimestampTz && text.size() > 3 && text.compare(text.size() - 3, 3, "+00") == 0) {
-        text.resize(text.size() - 3);
+      const size_t at = out->size();
+      apply::pg::AppendText(v, out);
+      if (v.kind() == ValueKind::kTimestampTz && out->size() - at > 3 && out->compare(out->size() - 3, 3, "+00") == 0) {
+        out->resize(out->size() - 3);
       }
-      AppendLoadEscaped(text, out);
       return;
     }
   }
+}
+
+void AppendLoadValue(const ColumnInfo& c, const Value& v, std::string* out) {
+  if (v.is_null() || v.is_unchanged()) {
+    out->append("\\N");
+    return;
+  }
+  std::string plain;
+  AppendPlainValue(c, v, &plain);
+  AppendLoadEscaped(plain, out);
+}
+
+std::string CanonicalText(const ColumnInfo& c, ValueKind kind, const Value& v) {
+  if (v.is_null() || v.is_unchanged()) return "\\N";
+  std::string plain;
+  AppendPlainValue(c, v, &plain);
+  auto again = ParseMySqlText(c, kind, plain);
+  if (!again.ok()) return plain;
+  if (again->is_null()) return "\\N";
+  std::string out;
+  AppendPlainValue(c, *again, &out);
+  return out;
 }
 
 absl::StatusOr<MyRowCopier> MyRowCopier::Create(const mysql::CatalogTable* table, transform::Transformer* transformer) {
@@ -215,11 +233,17 @@ absl::StatusOr<MyRowCopier> MyRowCopier::Create(const mysql::CatalogTable* table
   return MyRowCopier(table, transformer, transformer->PassThroughColumns(table->schema.id));
 }
 
+std::string SelectExpression(const ColumnInfo& c) {
+  const std::string name = mysql::MySession::Ident(c.name);
+  if (c.type == mysql::kTypeFloat) return "CAST(" + name + " AS DOUBLE)";
+  return name;
+}
+
 std::string MyRowCopier::SelectList() const {
   std::string out;
-  for (size_t i = 0; i < table_->schema.columns.size(); ++i) {
+  for (size_t i = 0; i < table_->map.columns.size(); ++i) {
     if (i) out += ", ";
-    out += mysql::MySession::Ident(table_->schema.columns[i].name);
+    out += SelectExpression(table_->map.columns[i]);
   }
   return out;
 }

@@ -30,6 +30,18 @@ absl::StatusOr<Value> ParseMySqlText(const mysql::ColumnInfo& c, ValueKind kind,
 void AppendLoadEscaped(std::string_view raw, std::string* out);
 // A Value as a LOAD DATA field of column `c` (escaped; \N for null).
 void AppendLoadValue(const mysql::ColumnInfo& c, const Value& v, std::string* out);
+// The same text unescaped: what the column is given (null: nothing).
+void AppendPlainValue(const mysql::ColumnInfo& c, const Value& v, std::string* out);
+// A value as column `c` holds it, as text, so that a value phony wrote and
+// the value staging returns for it compare equal: the text the column is
+// given, read back as the column's type (a FLOAT keeps a float's
+// precision), written again. "\N" for null.
+std::string CanonicalText(const mysql::ColumnInfo& c, ValueKind kind, const Value& v);
+
+// How a column is SELECTed so its text holds its whole value: a FLOAT as a
+// DOUBLE (the server prints FLOAT with 6 significant digits, which loses
+// bits), anything else as it is.
+std::string SelectExpression(const mysql::ColumnInfo& c);
 
 class MyRowCopier {
  public:
