@@ -11,6 +11,7 @@
 #include "src/cli/stage_common.h"
 #include "src/kafka/kafka_admin.h"
 #include "src/kafka/kafka_topics.h"
+#include "src/snapshot/my_snapshot.h"
 #include "src/snapshot/pg_job.h"
 
 namespace phony::cli {
@@ -95,10 +96,24 @@ int RunStatus(const StatusFlags& flags) {
     }
   }
 
+  if (!config.source.is_postgres()) {
+    auto s = snapshot::ReadMySourceStats(config, source_password);
+    if (!s.ok()) {
+      text += "  unreadable: " + std::string(s.status().message()) + "\n";
+      j["source"]["error"] = std::string(s.status().message());
+      code = kExitServer;
+    } else {
+      j["source"] = {{"binlog_end", s->position}, {"gtids", s->gtids}, {"binlog_dumps", s->dump_connections}};
+      text += "  binlog at " + s->position + (s->gtids.empty() ? "" : " (GTIDs " + s->gtids + ")") + ", " +
+              std::to_string(s->dump_connections) + " binlog dump connection(s) as " + config.source.user + "\n";
+    }
+  }
+
   text += "staging " + std::string(DatabaseTypeName(config.target.type)) + " " + config.target.host + ":" +
-          std::to_string(config.target.port) + (config.target.is_postgres() ? "/" + config.target.database : "") + "\n";
-  if (config.target.is_postgres()) {
-    auto s = snapshot::ReadStagingStats(config, target_password);
+          std::to_string(config.target.port) + "/" + config.target.database + "\n";
+  {
+    auto s = config.target.is_postgres() ? snapshot::ReadStagingStats(config, target_password)
+                                         : snapshot::ReadMyStagingStats(config, target_password);
     if (!s.ok()) {
       text += "  unreadable: " + std::string(s.status().message()) + "\n";
       j["staging"]["error"] = std::string(s.status().message());

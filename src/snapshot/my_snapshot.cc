@@ -759,4 +759,75 @@ absl::StatusOr<bool> MyStagingHasSnapshot(const JobConfig& config, const std::st
   return !done.empty() && done[0][0] != "0";
 }
 
+absl::StatusOr<StagingStats> ReadMyStagingStats(const JobConfig& config, const std::string& target_password) {
+  PHONY_ASSIGN_OR_RETURN(auto s, MySession::Connect({.host = config.target.host, .port = config.target.port,
+                                                     .user = config.target.user, .password = target_password,
+                                                     .label = "staging"}));
+  StagingStats out;
+  // One staging server may serve several jobs: their streams carry the
+  // job's name ("embedded.<job>", or the job's Kafka topic).
+  std::string pattern = "%";
+  for (char ch : config.name) {
+    if (ch == '%' || ch == '_' || ch == '\\') pattern.push_back('\\');
+    pattern.push_back(ch);
+  }
+  const std::string job = s->Literal(pattern + "%");
+  PHONY_ASSIGN_OR_RETURN(auto tables, s->Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                                               "'phony'",
+                                               "reading phony's bookkeeping"));
+  std::set<std::string> have;
+  for (const auto& t : tables) have.insert(t[0].value_or(""));
+  if (have.count("snapshot_runs")) {
+    PHONY_ASSIGN_OR_RETURN(auto runs, s->Query("SELECT run_id, finished_at, position FROM phony.snapshot_runs WHERE "
+                                               "state = 'done' AND job = " + s->Literal(config.name) +
+                                               " ORDER BY run_id DESC LIMIT 1",
+                                               "reading phony.snapshot_runs"));
+    if (!runs.empty()) {
+      out.last_snapshot = "run " + runs[0][0].value_or("?") + " done at " + runs[0][1].value_or("?") + " UTC, cut " +
+                          runs[0][2].value_or("?");
+    }
+  }
+  if (have.count("apply_progress")) {
+    PHONY_ASSIGN_OR_RETURN(auto rows, s->Query("SELECT stream, `partition`, next_offset, position_text, "
+                                               "TIMESTAMPDIFF(MICROSECOND, applied_at, UTC_TIMESTAMP(6)) FROM "
+                                               "phony.apply_progress WHERE stream LIKE " + job + " ORDER BY stream, `partition`",
+                                               "reading phony.apply_progress"));
+    for (const auto& r : rows) {
+      out.progress.push_back({.stream = r[0].value_or(""), .partition = std::atoi(r[1].value_or("0").c_str()),
+                              .next_offset = std::strtoll(r[2].value_or("0").c_str(), nullptr, 10),
+                              .position = r[3].value_or(""),
+                              .seconds_since = std::strtoll(r[4].value_or("0").c_str(), nullptr, 10) / 1e6});
+    }
+  }
+  if (have.count("dead_letters")) {
+    PHONY_ASSIGN_OR_RETURN(auto n, s->Query("SELECT COUNT(*) FROM phony.dead_letters WHERE stream LIKE " + job,
+                                            "reading phony.dead_letters"));
+    if (!n.empty()) out.dead_letters = std::strtoll(n[0][0].value_or("0").c_str(), nullptr, 10);
+  }
+  return out;
+}
+
+absl::StatusOr<MySourceStats> ReadMySourceStats(const JobConfig& config, const std::string& source_password) {
+  PHONY_ASSIGN_OR_RETURN(auto s, MySession::Connect({.host = config.source.host, .port = config.source.port,
+                                                     .user = config.source.user, .password = source_password,
+                                                     .label = "source"}));
+  MySourceStats out;
+  auto st = s->Query("SHOW BINARY LOG STATUS", "reading the binlog position");
+  if (!st.ok()) st = s->Query("SHOW MASTER STATUS", "reading the binlog position");
+  if (!st.ok()) return st.status();
+  if (!st->empty()) {
+    out.position = (*st)[0][0].value_or("") + ":" + (*st)[0][1].value_or("");
+    if ((*st)[0].size() > 4 && (*st)[0][4]) out.gtids = *(*st)[0][4];
+  }
+  if (s->is_mariadb()) {
+    PHONY_ASSIGN_OR_RETURN(auto g, s->Query("SELECT @@GLOBAL.gtid_binlog_pos", "reading the GTID position"));
+    if (!g.empty() && g[0][0]) out.gtids = *g[0][0];
+  }
+  PHONY_ASSIGN_OR_RETURN(auto dumps, s->Query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE "
+                                              "'Binlog Dump%' AND USER = " + s->Literal(config.source.user),
+                                              "reading the replica connections"));
+  if (!dumps.empty()) out.dump_connections = std::atoi(dumps[0][0].value_or("0").c_str());
+  return out;
+}
+
 }  // namespace phony::snapshot

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "src/snapshot/pg_job.h"
 #include "src/snapshot/pg_snapshot.h"
 
 namespace phony::snapshot {
@@ -40,6 +41,18 @@ absl::StatusOr<MySnapshotResult> RunMySqlSnapshot(const SnapshotOptions& options
 
 // Whether MySQL/MariaDB staging holds a finished snapshot of the job.
 absl::StatusOr<bool> MyStagingHasSnapshot(const JobConfig& config, const std::string& target_password);
+
+// What MySQL/MariaDB staging's bookkeeping says (phony status): the last
+// finished snapshot, the applier's progress, dead letters.
+absl::StatusOr<StagingStats> ReadMyStagingStats(const JobConfig& config, const std::string& target_password);
+
+// The source's binlog end and the replica connections reading it.
+struct MySourceStats {
+  std::string position;   // "file:offset" of the binlog's end
+  std::string gtids;      // gtid_binlog_pos (MariaDB) or gtid_executed (MySQL)
+  int dump_connections = 0;  // binlog dumps connected as the job's user
+};
+absl::StatusOr<MySourceStats> ReadMySourceStats(const JobConfig& config, const std::string& source_password);
 
 // CREATE TABLE text from SHOW CREATE TABLE, split: `create` keeps columns,
 // the primary key, CHECK constraints and table options (under `new_name`);

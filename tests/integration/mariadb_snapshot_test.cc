@@ -233,6 +233,12 @@ TEST_F(MariaDbSnapshotTest, RunTakesTheSnapshotFirstAndStreamsFromItsCut) {
   EXPECT_EQ(run.Wait(), 0) << ReadFile(dir_ + "/run.log");
   EXPECT_NE(ReadFile(dir_ + "/run.log").find("taking the snapshot first"), std::string::npos);
   EXPECT_EQ(Sql("SELECT id, kept FROM " + tag_ + "_staging.people ORDER BY id"), "1\tchanged\n2\tkv\n3\tkv\n");
+  // phony status shows the snapshot's cut and where the applier is.
+  EXPECT_EQ(Phony({"status"}, "status"), 0) << Output("status");
+  EXPECT_NE(Output("status").find("  snapshot: run "), std::string::npos) << Output("status");
+  EXPECT_NE(Output("status").find("  applier: embedded." + tag_ + "[0] at mysql:"), std::string::npos)
+      << Output("status");
+  EXPECT_NE(Output("status").find("  binlog at mariadb-bin."), std::string::npos) << Output("status");
 }
 
 TEST_F(MariaDbSnapshotTest, ARuleThatBreaksAUniqueIndexIsAProblemByName) {
