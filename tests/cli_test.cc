@@ -171,21 +171,16 @@ TEST(CliTest, RunOnAMariaDbSourceNamesWhatItCannotDoYet) {
       "\"mariadb\", \"host\": \"127.0.0.1\", \"port\": 1, \"database\": \"shop_staging\", \"user\": \"u\", "
       "\"password_ref\": \"env://MYPW\"}, \"state\": {\"dir\": \"" + dir + "/m-state\"}, \"anonymization\": "
       "{\"secret_ref\": \"env://PHONY_SECRET\", \"unlisted_columns\": \"keep\"}, \"tables\": {}";
-  const std::string snapshot = dir + "/run_mariadb_snapshot.json", kafka = dir + "/run_mariadb_kafka.json";
+  const std::string snapshot = dir + "/run_mariadb_snapshot.json";
   // A snapshot from MariaDB into PostgreSQL staging is not built.
   std::string to_pg = base;
   to_pg.replace(to_pg.find("\"mariadb\", \"host\": \"127.0.0.1\", \"port\": 1, \"database\": \"shop_staging\""),
                 std::string("\"mariadb\"").size(), "\"postgresql\"");
   std::ofstream(snapshot) << to_pg << "}";
-  std::ofstream(kafka) << base << ", \"snapshot\": {\"on_run\": \"never\"}, \"kafka\": {\"brokers\": "
-                          "\"127.0.0.1:1\"}}";
   Result r = RunPhony("run --config " + snapshot, env);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("snapshot.on_run: a snapshot from a MySQL/MariaDB source into PostgreSQL staging "
                                   "is not built yet"));
-  r = RunPhony("run --config " + kafka, env);
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("kafka: MySQL/MariaDB sources run embedded for now"));
 }
 
 }  // namespace

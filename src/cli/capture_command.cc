@@ -92,7 +92,11 @@ namespace {
 
 // Capture into the job's internal raw topic (and its schema topic), the
 // slot confirmed only up to what the broker acknowledged.
-int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
+// Creates the job's raw, schema (and with transactions, positions) topics
+// if missing; a broker that cannot be reached is retried with backoff (and
+// said so); anything else (a refusal, a missing topic with creation off)
+// stops here. 0, or the exit code.
+int PrepareCaptureTopics(const JobConfig& config) {
   const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
   std::map<std::string, std::string> raw_configs;
   if (config.kafka->raw_retention_ms >= 0) raw_configs["retention.ms"] = std::to_string(config.kafka->raw_retention_ms);
@@ -106,17 +110,23 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
     specs.push_back({.name = topics.positions, .partitions = 1, .replication_factor = config.kafka->replication_factor,
                      .configs = {{"cleanup.policy", "compact"}}});
   }
-  // A broker that cannot be reached is retried with backoff (and said so);
-  // anything else (a refusal, a missing topic with creation off) stops here.
-  auto with_retries = [](const char* what, auto attempt) {
-    return RetryWhileUnavailable("capture: kafka", what, g_stop, attempt);
-  };
-  absl::Status ready =
-      with_retries("preparing topics", [&] { return kafka::EnsureTopics(*config.kafka, specs, absl::Seconds(10)); });
+  absl::Status ready = RetryWhileUnavailable("capture: kafka", "preparing topics", g_stop, [&] {
+    return kafka::EnsureTopics(*config.kafka, specs, absl::Seconds(10));
+  });
   if (!ready.ok()) {
     spdlog::error("capture: {}", std::string(ready.message()));
     return ExitCodeFor(ready);
   }
+  return 0;
+}
+
+int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
+  if (int code = PrepareCaptureTopics(config); code != 0) return code;
+  const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
+  const bool exactly_once = config.kafka->transactions;
+  auto with_retries = [](const char* what, auto attempt) {
+    return RetryWhileUnavailable("capture: kafka", what, g_stop, attempt);
+  };
   pg::PgCapture* capture_ptr = nullptr;
   // Exactly-once: one transactional id per job and slot (a second capture
   // of the same stream fences the first); the position record under the
@@ -162,6 +172,53 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
   return 0;
 }
 
+// A MySQL/MariaDB source into the job's raw topic. The capture's position
+// (state directory) is confirmed only up to what the broker acknowledged;
+// with kafka.transactions, the positions topic, written in the same Kafka
+// transaction as the events, says where a restarted capture continues.
+int RunMySqlToKafka(const JobConfig& config, mysql::MySqlCaptureOptions opts) {
+  if (int code = PrepareCaptureTopics(config); code != 0) return code;
+  const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
+  const bool exactly_once = config.kafka->transactions;
+  const std::string position_key = "capture/mysql-" + std::to_string(opts.client.server_id);
+  if (exactly_once) {
+    const KafkaConfig kafka_config = *config.kafka;
+    const std::string positions = topics.positions;
+    opts.resume_after = [kafka_config, positions, position_key]() {
+      return kafka::ReadLatestPosition(kafka_config, positions, position_key, absl::Seconds(30));
+    };
+  }
+  mysql::MySqlCapture* capture_ptr = nullptr;
+  auto producer = RetryWhileUnavailable("capture: kafka", "starting the producer", g_stop, [&] {
+    return kafka::KafkaBusProducer::Create(
+        {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
+         .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name,
+         .transactional_id = exactly_once ? "phony-capture-" + config.name + "-mysql" : "",
+         .positions_topic = exactly_once ? topics.positions : "", .position_key = position_key},
+        [&](uint64_t id) { capture_ptr->OnAck(id); },
+        [&](uint64_t id, const absl::Status& why) { capture_ptr->OnNack(id, why); });
+  });
+  if (!producer.ok()) {
+    spdlog::error("capture: {}", std::string(producer.status().message()));
+    return absl::IsInvalidArgument(producer.status()) ? kExitConfig : kExitServer;
+  }
+  mysql::MySqlCapture capture(opts, producer->get());
+  capture_ptr = &capture;
+  InstallStopSignals();
+  spdlog::info("capture: writing to kafka topic {} ({} partitions{}) at {}", topics.raw, config.kafka->partitions,
+               exactly_once ? ", transactional" : "", config.kafka->brokers);
+  absl::Status s = capture.Run(g_stop);
+  (*producer)->Close();
+  spdlog::info("capture: stopped after {} transactions; confirmed {}", capture.transactions_published(),
+               capture.confirmed());
+  producer->reset();
+  if (!s.ok()) {
+    spdlog::error("capture: {}", std::string(s.message()));
+    return ExitCodeFor(s);
+  }
+  return 0;
+}
+
 int RunMySqlCapture(const JobConfig& config, const ResolvedSecrets& secrets, const CaptureFlags& flags,
                     const std::string& sink) {
   mysql::MySqlCaptureOptions opts;
@@ -187,11 +244,6 @@ int RunMySqlCapture(const JobConfig& config, const ResolvedSecrets& secrets, con
     for (const auto& e : info->errors) std::cout << "error: " << e << "\n";
     return info->errors.empty() ? 0 : kExitServer;
   }
-  if (sink == "kafka") {
-    std::cerr << "phony capture: MySQL/MariaDB capture writes to --sink jsonl or --sink null for now; its Kafka "
-                 "stream arrives with the rest of issue #9\n";
-    return kExitUsage;
-  }
   auto opened = StateStore::Open(StageStateDir(config.state_dir, "capture", 0),
                                  {.job_name = config.name, .stage = "capture"});
   if (!opened.ok()) {
@@ -200,6 +252,7 @@ int RunMySqlCapture(const JobConfig& config, const ResolvedSecrets& secrets, con
   }
   std::unique_ptr<StateStore> state = std::move(*opened);
   opts.state = state.get();
+  if (sink == "kafka") return RunMySqlToKafka(config, opts);
   EmbeddedBus bus({.name = "raw"});
   mysql::MySqlCapture* capture_ptr = nullptr;
   auto producer = bus.CreateProducer([&](uint64_t id) { capture_ptr->OnAck(id); });

@@ -199,11 +199,6 @@ int RunRun(const RunFlags& flags) {
   if (!loaded) return kExitConfig;
   const JobConfig& config = loaded->config;
   const ResolvedSecrets& secrets = loaded->secrets;
-  if (!config.source.is_postgres() && config.kafka) {
-    std::cerr << "phony run: " << flags.config_path
-              << ": kafka: MySQL/MariaDB sources run embedded for now; their Kafka stream arrives with issue #9\n";
-    return kExitConfig;
-  }
   if (config.subset) {
     std::cerr << "phony run: " << flags.config_path
               << ": subset: a subset is a one-off copy (phony snapshot); continuous CDC over it would drift outside "

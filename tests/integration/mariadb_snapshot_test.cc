@@ -59,7 +59,7 @@ class MariaDbSnapshotTest : public ::testing::Test {
   }
   void TearDown() override { (void)Sql("DROP DATABASE " + tag_ + "; DROP DATABASE IF EXISTS " + tag_ + "_staging"); }
 
-  void WriteConfig(const std::string& email_rule) {
+  void WriteConfig(const std::string& email_rule, const std::string& extra = "") {
     config_ = dir_ + "/job.json";
     std::ofstream f(config_);
     const std::string port = ServiceEnv("PHONY_MARIADB_PORT");
@@ -68,6 +68,7 @@ class MariaDbSnapshotTest : public ::testing::Test {
     f << "{\"name\": \"" << tag_ << "\", \"source\": {\"type\": \"mariadb\", " << endpoint << ", \"database\": \""
       << tag_ << "\"}, \"target\": {\"type\": \"mariadb\", " << endpoint << ", \"database\": \"" << tag_
       << "_staging\"}, \"state\": {\"dir\": \"" << dir_ << "/state\"}, \"snapshot\": {\"workers\": 2, \"chunk_mb\": 1}, "
+      << extra
       << "\"anonymization\": {\"secret_ref\": \"env://PHONY_SECRET\", \"unlisted_columns\": \"keep\"}, "
       << "\"tables\": {\"people\": {\"columns\": {" << email_rule << ", "
       << R"("name": {"transform": "HASH", "length": 10}, "bio": {"transform": "SCRUB"},
@@ -239,6 +240,27 @@ TEST_F(MariaDbSnapshotTest, RunTakesTheSnapshotFirstAndStreamsFromItsCut) {
   EXPECT_NE(Output("status").find("  applier: embedded." + tag_ + "[0] at mysql:"), std::string::npos)
       << Output("status");
   EXPECT_NE(Output("status").find("  binlog at mariadb-bin."), std::string::npos) << Output("status");
+}
+
+// The same job with a kafka section: capture, transform and apply connected
+// by Kafka (exactly once), the snapshot first, then two runs of changes.
+TEST_F(MariaDbSnapshotTest, OverKafkaTheMirrorIsTheSame) {
+  WriteConfig(R"("email": {"transform": "ANONYMIZE", "generator": "email", "unique": true})",
+              "\"kafka\": {\"brokers\": \"" + ServiceEnv("PHONY_KAFKA_BROKERS") + "\", \"transactions\": true}, ");
+  ASSERT_EQ(Sql("INSERT INTO " + tag_ + ".people VALUES " + Values(1, "a@corp.example", 1) + ", " +
+                Values(2, "b@corp.example", 2) + "; INSERT INTO " + tag_ + ".orders (person, total) VALUES (1, 5), (2, 6)"),
+            "");
+  ASSERT_EQ(Phony({"run", "--stop-after-idle", "5"}, "run1"), 0) << Output("run1");
+  EXPECT_NE(Output("run1").find("connected by Kafka"), std::string::npos) << Output("run1");
+  ASSERT_EQ(Sql("INSERT INTO " + tag_ + ".people VALUES " + Values(3, "c@corp.example", 0) + "; UPDATE " + tag_ +
+                ".people SET kept = 'k2' WHERE id = 1; DELETE FROM " + tag_ + ".people WHERE id = 2"),
+            "");
+  ASSERT_EQ(Phony({"run", "--stop-after-idle", "5"}, "run2"), 0) << Output("run2");
+  EXPECT_EQ(Output("run2").find("taking the snapshot first"), std::string::npos) << Output("run2");
+  EXPECT_EQ(Sql("SELECT id, kept FROM " + tag_ + "_staging.people ORDER BY id; SELECT COUNT(*) FROM " + tag_ +
+                "_staging.orders"),
+            "1\tk2\n3\tkv\n1\n");
+  EXPECT_EQ(Phony({"verify"}, "verify"), 0) << Output("verify") << Output("run2");
 }
 
 TEST_F(MariaDbSnapshotTest, ARuleThatBreaksAUniqueIndexIsAProblemByName) {

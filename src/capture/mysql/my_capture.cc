@@ -236,6 +236,19 @@ absl::Status MySqlCapture::RunOnce(const std::atomic<bool>& stop, bool* made_pro
   }
   if (!assembler_) {
     PHONY_RETURN_IF_ERROR(LoadState());
+    if (options_.resume_after) {
+      PHONY_ASSIGN_OR_RETURN(std::optional<EventPosition> committed, options_.resume_after());
+      if (committed && committed->kind() == EventPosition::Kind::kMySql) {
+        const std::string file = BinlogFileNamed(info.current_file, committed->file_index());
+        if (confirmed_.file != file || confirmed_.position != committed->commit_offset()) {
+          spdlog::info("capture: the positions topic says the stream ends at {}:{}; continuing from there", file,
+                       committed->commit_offset());
+        }
+        confirmed_ = {.file = file, .position = committed->commit_offset(), .gtids = ""};
+        persisted_ = Confirm();
+        PHONY_RETURN_IF_ERROR(PersistConfirmed(true));
+      }
+    }
     BinlogStart from;
     if (!confirmed_.file.empty()) {
       from = {.file = confirmed_.file, .position = confirmed_.position};
@@ -372,6 +385,14 @@ absl::StatusOr<std::optional<std::string>> ReadMySqlPosition(const StateStore& s
 absl::Status StoreMySqlPosition(StateStore& state, const std::string& file, uint64_t position,
                                 const std::string& gtids) {
   return state.Put(StateFamily::kPositions, kPositionKey, file + ":" + std::to_string(position) + "\n" + gtids);
+}
+
+std::string BinlogFileNamed(const std::string& like, uint32_t index) {
+  const size_t dot = like.rfind('.');
+  const size_t width = dot == std::string::npos ? 6 : like.size() - dot - 1;
+  std::string digits = std::to_string(index);
+  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+  return (dot == std::string::npos ? like : like.substr(0, dot)) + "." + digits;
 }
 
 }  // namespace phony::mysql

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "core/ack_tracker.h"
 #include "core/bus.h"
 #include "core/config.h"
+#include "core/position.h"
 #include "core/state_store.h"
 #include "src/capture/mysql/binlog_client.h"
 
@@ -48,6 +50,11 @@ struct MySqlCaptureOptions {
   // The capture's state directory: its position and its table versions.
   // Optional (tests).
   StateStore* state = nullptr;
+  // Exactly-once into Kafka: where the stream's last committed Kafka
+  // transaction ended (the positions topic), read at the first start. When
+  // it names a position, capture continues after it, whatever the state
+  // directory says (that may lag the broker by one commit).
+  std::function<absl::StatusOr<std::optional<EventPosition>>()> resume_after;
 };
 
 class MySqlCapture {
@@ -114,5 +121,9 @@ absl::StatusOr<std::vector<TableSchema>> ReadMySqlSchemaHistory(const StateStore
 absl::StatusOr<std::optional<std::string>> ReadMySqlPosition(const StateStore& state);
 absl::Status StoreMySqlPosition(StateStore& state, const std::string& file, uint64_t position,
                                 const std::string& gtids);
+
+// The binlog file with index `index` in the naming of `like` (another file
+// of the same server): "mariadb-bin.000007" for 7 and "mariadb-bin.000003".
+std::string BinlogFileNamed(const std::string& like, uint32_t index);
 
 }  // namespace phony::mysql
