@@ -456,6 +456,24 @@ TEST(BinlogDecoderTest, DecimalBinaryForm) {
   ByteReader rn(n);
   EXPECT_EQ(*DecodeDecimal(rn, 10, 2), "-1234.56");
   EXPECT_EQ(DecimalBinarySize(10, 2), 5);
+  // No integer digits, zero, negative zero and a negative fraction.
+  auto decimal = [](int precision, int scale, bool negative, std::vector<uint8_t> magnitude) {
+    std::string bytes(magnitude.begin(), magnitude.end());
+    bytes[0] = static_cast<char>(bytes[0] ^ 0x80);
+    if (negative) {
+      for (char& c : bytes) c = static_cast<char>(~c);
+    }
+    ByteReader in(bytes);
+    auto out = DecodeDecimal(in, precision, scale);
+    return out.ok() ? *out : std::string(out.status().message());
+  };
+  EXPECT_EQ(decimal(5, 5, false, {0x00, 0x30, 0x39}), "0.12345");
+  EXPECT_EQ(decimal(5, 5, true, {0x00, 0x30, 0x39}), "-0.12345");
+  EXPECT_EQ(decimal(5, 5, true, {0x00, 0x00, 0x00}), "0.00000");
+  EXPECT_EQ(decimal(4, 2, true, {0x00, 0x00}), "0.00");
+  EXPECT_EQ(decimal(4, 2, false, {0x00, 0x07}), "0.07");
+  EXPECT_EQ(decimal(4, 0, true, {0x00, 0x2a}), "-42");
+  EXPECT_EQ(decimal(4, 0, false, {0x00, 0x00}), "0");
   EXPECT_EQ(DecimalBinarySize(65, 30), 30);
 }
 

@@ -144,6 +144,13 @@ absl::StatusOr<Value> CharacterValue(const ColumnInfo& c, std::string_view bytes
     if (c.type == kTypeBlob) return Value::Bytes(std::string(bytes));
     return Value::Text(std::string(bytes));
   }
+  // The common collations first, without comparing charset names.
+  switch (*c.collation) {
+    case 63: return Value::Bytes(std::string(bytes));
+    case 45: case 46: case 33: case 83: case 224: case 255: case 2048: case 2304:
+      return Value::Text(std::string(bytes));
+    default: break;
+  }
   const std::string_view cs = CharsetOfCollation(*c.collation);
   if (cs == "binary") return Value::Bytes(std::string(bytes));
   if (cs == "utf8mb4" || cs == "utf8mb3" || cs == "ascii") return Value::Text(std::string(bytes));
@@ -344,42 +351,48 @@ absl::StatusOr<std::string> DecodeDecimal(ByteReader& in, int precision, int sca
     *v = x;
     return x < kPow10[digits];
   };
-  const int intg = precision - scale;
-  std::string digits;  // the integer part's digits, leading zeros included
-  char tmp[16];
-  auto append = [&](std::string* out, uint32_t v, int width) {
-    auto [end, ec] = std::to_chars(tmp, tmp + sizeof(tmp), v);
-    (void)ec;
-    out->append(static_cast<size_t>(width - (end - tmp)), '0');
-    out->append(tmp, end);
+  // Written into one buffer: at most a sign, 65 digits and a point.
+  char text[72];
+  text[0] = text[1] = '0';
+  size_t len = 0;
+  auto append = [&](uint32_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      text[len + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    len += static_cast<size_t>(width);
   };
+  const int intg = precision - scale;
+  len = 2;  // room for a sign and a lone zero before the digits
   uint32_t v;
   if (intg % kDigitsPerGroup != 0) {
     if (!group(intg % kDigitsPerGroup, &v)) return in.Error("DECIMAL digit group out of range");
-    append(&digits, v, intg % kDigitsPerGroup);
+    append(v, intg % kDigitsPerGroup);
   }
   for (int i = 0; i < intg / kDigitsPerGroup; ++i) {
     if (!group(kDigitsPerGroup, &v)) return in.Error("DECIMAL digit group out of range");
-    append(&digits, v, kDigitsPerGroup);
+    append(v, kDigitsPerGroup);
   }
-  std::string out;
-  if (negative) out.push_back('-');
-  const size_t nz = digits.find_first_not_of('0');
-  out += nz == std::string::npos ? "0" : digits.substr(nz);
+  // The integer part without its leading zeros ("0" when all are).
+  size_t first = 2;
+  while (first < len && text[first] == '0') ++first;
+  if (first == len) text[--first] = '0';
   if (scale > 0) {
-    out.push_back('.');
+    text[len++] = '.';
     for (int i = 0; i < scale / kDigitsPerGroup; ++i) {
       if (!group(kDigitsPerGroup, &v)) return in.Error("DECIMAL digit group out of range");
-      append(&out, v, kDigitsPerGroup);
+      append(v, kDigitsPerGroup);
     }
     if (scale % kDigitsPerGroup != 0) {
       if (!group(scale % kDigitsPerGroup, &v)) return in.Error("DECIMAL digit group out of range");
-      append(&out, v, scale % kDigitsPerGroup);
+      append(v, scale % kDigitsPerGroup);
     }
   }
   // Negative zero ("-0.00", which MySQL can store) is zero.
-  if (negative && out.find_first_not_of("-0.") == std::string::npos) out.erase(0, 1);
-  return out;
+  bool zero = true;
+  for (size_t i = first; i < len && zero; ++i) zero = text[i] == '0' || text[i] == '.';
+  if (negative && !zero) text[--first] = '-';
+  return std::string(text + first, len - first);
 }
 
 absl::StatusOr<Value> DecodeColumnValue(const ColumnInfo& c, ByteReader& in) {
