@@ -96,6 +96,10 @@ struct MyWriter::Impl {
   std::string QT(const TableId& t) const { return Q(Db(t.schema)) + "." + Q(t.table); }
   MYSQL* conn = nullptr;
   bool in_tx = false;
+  // Per table: which staging columns the server computes (generated
+  // columns, as a snapshot creates them from the source's definition).
+  // Writes leave them out; the binlog carries their values anyway.
+  std::map<TableId, std::pair<uint32_t, std::vector<bool>>> generated;
   std::map<TableId, int> load_cooldown;  // chunks to upsert before trying LOAD DATA again
   // The rows LOAD DATA LOCAL reads (from memory, through the infile handler).
   std::string infile;
@@ -159,6 +163,37 @@ struct MyWriter::Impl {
     }
     mysql_free_result(r);
     return rows;
+  }
+
+  const std::vector<bool>& Generated(const TableSchema& s) {
+    auto it = generated.find(s.id);
+    if (it != generated.end() && it->second.first == s.version && it->second.second.size() == s.columns.size()) {
+      return it->second.second;
+    }
+    std::vector<bool> flags(s.columns.size(), false);
+    auto rows = Query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " + Lit(Db(s.id.schema)) +
+                          " AND TABLE_NAME = " + Lit(s.id.table) +
+                          " AND (EXTRA LIKE '%GENERATED%' OR EXTRA IN ('VIRTUAL', 'PERSISTENT', 'STORED'))",
+                      "reading the generated columns of " + s.id.QualifiedName());
+    if (rows.ok()) {
+      for (const auto& r : *rows) {
+        const int i = s.ColumnIndex(r[0]);
+        if (i >= 0) flags[static_cast<size_t>(i)] = true;
+      }
+    }
+    // (Unreadable: none assumed; a write to one then fails with its name.)
+    auto& slot = generated[s.id];
+    slot = {s.version, std::move(flags)};
+    return slot.second;
+  }
+  // The columns a write gives values to.
+  std::vector<uint16_t> Writable(const TableSchema& s) {
+    const std::vector<bool>& g = Generated(s);
+    std::vector<uint16_t> out;
+    for (size_t i = 0; i < s.columns.size(); ++i) {
+      if (!g[i]) out.push_back(static_cast<uint16_t>(i));
+    }
+    return out;
   }
 
   void Str(std::string_view s, std::string* out) {
@@ -249,8 +284,9 @@ struct MyWriter::Impl {
   }
   std::string SetPresent(const TableSchema& s, const Row& row) {
     std::string out;
+    const std::vector<bool>& g = Generated(s);
     for (size_t i = 0; i < s.columns.size(); ++i) {
-      if (row[i].is_unchanged()) continue;
+      if (row[i].is_unchanged() || g[i]) continue;
       if (!out.empty()) out += ", ";
       out += Q(s.columns[i].name) + " = ";
       Literal(row[i], &out);
@@ -259,8 +295,10 @@ struct MyWriter::Impl {
   }
   std::string UpsertTail(const TableSchema& s) {
     std::string sets;
-    for (const ColumnDef& c : s.columns) {
-      if (c.key_ordinal != 0) continue;
+    const std::vector<bool>& g = Generated(s);
+    for (size_t i = 0; i < s.columns.size(); ++i) {
+      const ColumnDef& c = s.columns[i];
+      if (c.key_ordinal != 0 || g[i]) continue;
       sets += (sets.empty() ? "" : ", ") + Q(c.name) + " = VALUES(" + Q(c.name) + ")";
     }
     // A table of key columns only: a no-op update keeps the statement valid.
@@ -349,8 +387,9 @@ struct MyWriter::Impl {
 
   absl::Status Upsert(const TableSchema& s, const Row& row) {
     std::vector<uint16_t> present;
+    const std::vector<bool>& g = Generated(s);
     for (size_t i = 0; i < row.size(); ++i) {
-      if (!row[i].is_unchanged()) present.push_back(static_cast<uint16_t>(i));
+      if (!row[i].is_unchanged() && !g[i]) present.push_back(static_cast<uint16_t>(i));
     }
     std::string sql = "INSERT INTO " + QT(s.id) + " ";
     AppendList(s, present, &sql);
@@ -469,6 +508,7 @@ absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema*
   const std::string table = im.QT(schema.id);
   const std::string name = schema.id.QualifiedName();
   const bool pg = im.o.source_is_postgres;
+  im.generated.erase(schema.id);
   // Foreign keys may name tables that come later: checks off for the DDL.
   PHONY_RETURN_IF_ERROR(im.Run("SET SESSION foreign_key_checks = 0", "creating " + name));
   absl::Status s = [&]() -> absl::Status {
@@ -564,6 +604,7 @@ absl::Status MyWriter::WriteChanges(const TableChanges& changes) {
   const std::vector<uint16_t> keys = s.KeyColumns();
   std::vector<uint16_t> all(s.columns.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
+  const std::vector<uint16_t> writable = im.Writable(s);
   if (!changes.deletes.empty()) {
     std::string head = "DELETE FROM " + table + " WHERE ";
     if (keys.size() == 1) {
@@ -593,7 +634,7 @@ absl::Status MyWriter::WriteChanges(const TableChanges& changes) {
     const bool has_bytes = std::any_of(s.columns.begin(), s.columns.end(),
                                        [](const ColumnDef& c) { return c.kind == ValueKind::kBytes; });
     if (changes.inserts_only && cooldown == 0 && !has_bytes && changes.upserts.size() >= 64) {
-      PHONY_ASSIGN_OR_RETURN(loaded, im.LoadRows(s, changes.upserts, all));
+      PHONY_ASSIGN_OR_RETURN(loaded, im.LoadRows(s, changes.upserts, writable));
       ++(loaded ? counters_.bulk_loads : counters_.bulk_fallbacks);
       if (!loaded) cooldown = 16;  // keys already there (a replay), or values to check: upsert for a while
     } else if (cooldown > 0) {
@@ -601,9 +642,10 @@ absl::Status MyWriter::WriteChanges(const TableChanges& changes) {
     }
     if (!loaded) {
       std::string head = "INSERT INTO " + table + " ";
-      Impl::AppendList(s, all, &head);
+      Impl::AppendList(s, writable, &head);
       head += " VALUES ";
-      PHONY_RETURN_IF_ERROR(im.MultiRow(head, changes.upserts, all, im.UpsertTail(s), "upserting rows of " + name));
+      PHONY_RETURN_IF_ERROR(
+          im.MultiRow(head, changes.upserts, writable, im.UpsertTail(s), "upserting rows of " + name));
     }
   }
   for (const Row& row : changes.partial_updates) {
@@ -613,9 +655,9 @@ absl::Status MyWriter::WriteChanges(const TableChanges& changes) {
   }
   if (!changes.appends.empty()) {
     std::string head = "INSERT INTO " + table + " ";
-    Impl::AppendList(s, all, &head);
+    Impl::AppendList(s, writable, &head);
     head += " VALUES ";
-    PHONY_RETURN_IF_ERROR(im.MultiRow(head, changes.appends, all, "", "loading rows of " + name));
+    PHONY_RETURN_IF_ERROR(im.MultiRow(head, changes.appends, writable, "", "loading rows of " + name));
   }
   return absl::OkStatus();
 }
