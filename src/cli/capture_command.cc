@@ -120,13 +120,32 @@ int PrepareCaptureTopics(const JobConfig& config) {
   return 0;
 }
 
+// The producer into the job's raw topic. With kafka.transactions it is
+// transactional, one id per job and `stream` (a second capture of the same
+// stream fences the first), and writes the position under `position_key`.
+// Acks and nacks go to *capture, set before the first batch.
+template <typename Capture>
+absl::StatusOr<std::unique_ptr<kafka::KafkaBusProducer>> StartRawProducer(const JobConfig& config,
+                                                                          const std::string& stream,
+                                                                          const std::string& position_key,
+                                                                          Capture** capture) {
+  const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
+  const bool exactly_once = config.kafka->transactions;
+  return RetryWhileUnavailable("capture: kafka", "starting the producer", g_stop, [&] {
+    return kafka::KafkaBusProducer::Create(
+        {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
+         .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name,
+         .transactional_id = exactly_once ? "phony-capture-" + config.name + "-" + stream : "",
+         .positions_topic = exactly_once ? topics.positions : "", .position_key = position_key},
+        [capture](uint64_t id) { (*capture)->OnAck(id); },
+        [capture](uint64_t id, const absl::Status& why) { (*capture)->OnNack(id, why); });
+  });
+}
+
 int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
   if (int code = PrepareCaptureTopics(config); code != 0) return code;
   const kafka::TopicNames topics = kafka::TopicsFor(*config.kafka, config.name);
   const bool exactly_once = config.kafka->transactions;
-  auto with_retries = [](const char* what, auto attempt) {
-    return RetryWhileUnavailable("capture: kafka", what, g_stop, attempt);
-  };
   pg::PgCapture* capture_ptr = nullptr;
   // Exactly-once: one transactional id per job and slot (a second capture
   // of the same stream fences the first); the position record under the
@@ -142,15 +161,7 @@ int RunToKafka(const JobConfig& config, pg::PgCaptureOptions opts) {
       return std::optional<Lsn>((*p)->commit_lsn());
     };
   }
-  auto producer = with_retries("starting the producer", [&] {
-    return kafka::KafkaBusProducer::Create(
-        {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
-         .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name,
-         .transactional_id = exactly_once ? "phony-capture-" + config.name + "-" + opts.slot : "",
-         .positions_topic = exactly_once ? topics.positions : "", .position_key = position_key},
-        [&](uint64_t id) { capture_ptr->OnAck(id); },
-        [&](uint64_t id, const absl::Status& why) { capture_ptr->OnNack(id, why); });
-  });
+  auto producer = StartRawProducer(config, opts.slot, position_key, &capture_ptr);
   if (!producer.ok()) {
     spdlog::error("capture: {}", std::string(producer.status().message()));
     return absl::IsInvalidArgument(producer.status()) ? kExitConfig : kExitServer;
@@ -189,15 +200,7 @@ int RunMySqlToKafka(const JobConfig& config, mysql::MySqlCaptureOptions opts) {
     };
   }
   mysql::MySqlCapture* capture_ptr = nullptr;
-  auto producer = RetryWhileUnavailable("capture: kafka", "starting the producer", g_stop, [&] {
-    return kafka::KafkaBusProducer::Create(
-        {.kafka = *config.kafka, .topic = topics.raw, .partitions = config.kafka->partitions,
-         .schema_topic = topics.schemas, .client_id = "phony-capture-" + config.name,
-         .transactional_id = exactly_once ? "phony-capture-" + config.name + "-mysql" : "",
-         .positions_topic = exactly_once ? topics.positions : "", .position_key = position_key},
-        [&](uint64_t id) { capture_ptr->OnAck(id); },
-        [&](uint64_t id, const absl::Status& why) { capture_ptr->OnNack(id, why); });
-  });
+  auto producer = StartRawProducer(config, "mysql", position_key, &capture_ptr);
   if (!producer.ok()) {
     spdlog::error("capture: {}", std::string(producer.status().message()));
     return absl::IsInvalidArgument(producer.status()) ? kExitConfig : kExitServer;

@@ -80,12 +80,61 @@ class ProgressDisplay {
   double last_log_ = -100;
 };
 
+// The snapshot's state directory and the mapping store (the ledger of
+// unique mappings) in it.
+struct SnapshotStores {
+  std::unique_ptr<StateStore> state;
+  std::unique_ptr<transform::MappingStore> store;
+  std::unique_ptr<transform::StoreLedger> ledger;
+};
+
+// 0, or the exit code after saying why.
+int OpenSnapshotStores(const LoadedJob& job, SnapshotStores* out) {
+  auto state = StateStore::Open(StageStateDir(job.config.state_dir, "snapshot", 0),
+                                {.job_name = job.config.name, .stage = "snapshot"});
+  if (!state.ok()) {
+    std::cerr << "phony snapshot: " << state.status().message() << "\n";
+    return kExitServer;
+  }
+  out->state = *std::move(state);
+  auto index_key = transform::DeriveKey(job.secrets.anonymization_secret.value(), "mapping-index:v1");
+  if (!index_key.ok()) {
+    std::cerr << "phony snapshot: " << index_key.status().message() << "\n";
+    return kExitConfig;
+  }
+  auto store = transform::MappingStore::Open(out->state.get(), *index_key);
+  if (!store.ok()) {
+    std::cerr << "phony snapshot: " << store.status().message() << "\n";
+    return kExitServer;
+  }
+  out->store = *std::move(store);
+  out->ledger = std::make_unique<transform::StoreLedger>(out->store.get());
+  return 0;
+}
+
+// What both families' runs take from the job and the flags.
+snapshot::SnapshotOptions BaseOptions(const LoadedJob& job, const SnapshotFlags& flags, const SnapshotStores& stores,
+                                      ProgressDisplay* display) {
+  snapshot::SnapshotOptions o;
+  o.config = &job.config;
+  o.source_password = PasswordOf(job.secrets.source_password);
+  o.target_password = PasswordOf(job.secrets.target_password);
+  o.secret = job.secrets.anonymization_secret.value();
+  o.ledger = stores.ledger.get();
+  for (absl::string_view t : absl::StrSplit(flags.tables_csv, ',', absl::SkipWhitespace())) {
+    o.only_tables.emplace_back(std::string(absl::StripAsciiWhitespace(t)));
+  }
+  o.restart = flags.restart;
+  o.stop = &StopFlag();
+  o.on_progress = [display](const snapshot::Progress& p) { display->Show(p); };
+  return o;
+}
+
 // MySQL/MariaDB into MySQL/MariaDB (docs/snapshot-mysql.md). The copy is
 // one clean cut; CDC continues from it: the capture's position is set to
 // the cut when the job has a capture state directory or --start-cdc asks.
 int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
   const JobConfig& config = job.config;
-  const ResolvedSecrets& secrets = job.secrets;
   if (config.subset) {
     std::cerr << "phony snapshot: subset: subsets of MySQL/MariaDB sources are not built yet (issue #9); PostgreSQL "
                  "sources have them\n";
@@ -120,42 +169,17 @@ int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
       return kExitUsage;
     }
   }
-  auto state = StateStore::Open(StageStateDir(config.state_dir, "snapshot", 0),
-                                {.job_name = config.name, .stage = "snapshot"});
-  if (!state.ok()) {
-    std::cerr << "phony snapshot: " << state.status().message() << "\n";
-    return kExitServer;
-  }
-  auto index_key = transform::DeriveKey(secrets.anonymization_secret.value(), "mapping-index:v1");
-  if (!index_key.ok()) {
-    std::cerr << "phony snapshot: " << index_key.status().message() << "\n";
-    return kExitConfig;
-  }
-  auto store = transform::MappingStore::Open(state->get(), *index_key);
-  if (!store.ok()) {
-    std::cerr << "phony snapshot: " << store.status().message() << "\n";
-    return kExitServer;
-  }
-  transform::StoreLedger ledger(store->get());
-  snapshot::SnapshotOptions o;
-  o.config = &config;
-  o.source_password = PasswordOf(secrets.source_password);
-  o.target_password = PasswordOf(secrets.target_password);
-  o.secret = secrets.anonymization_secret.value();
-  o.ledger = &ledger;
-  for (absl::string_view t : absl::StrSplit(flags.tables_csv, ',', absl::SkipWhitespace())) {
-    o.only_tables.emplace_back(std::string(absl::StripAsciiWhitespace(t)));
-  }
-  o.stop = &StopFlag();
+  SnapshotStores stores;
+  if (int code = OpenSnapshotStores(job, &stores); code != 0) return code;
   ProgressDisplay display(flags.quiet);
-  o.on_progress = [&](const snapshot::Progress& p) { display.Show(p); };
+  snapshot::SnapshotOptions o = BaseOptions(job, flags, stores, &display);
   auto result = snapshot::RunMySqlSnapshot(o);
   if (!result.ok()) {
     std::cerr << "phony snapshot: " << result.status().message() << "\n";
     return result.status().code() == absl::StatusCode::kCancelled ? kExitIncomplete : ExitCodeFor(result.status());
   }
   const std::string json = snapshot::ReportJson(result->report);
-  const std::string path = flags.report_path.empty() ? (*state)->dir() + "/report.json" : flags.report_path;
+  const std::string path = flags.report_path.empty() ? stores.state->dir() + "/report.json" : flags.report_path;
   std::ofstream(path) << json << "\n";
   std::cout << snapshot::ReportTable(result->report) << "report: " << path << std::endl;
   for (const std::string& w : result->report.warnings) spdlog::warn("snapshot: {}", w);
@@ -199,7 +223,6 @@ int RunSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
   const JobConfig& config = loaded->config;
   const ResolvedSecrets& secrets = loaded->secrets;
   const std::string source_password = PasswordOf(secrets.source_password);
-  const std::string target_password = PasswordOf(secrets.target_password);
   if (!config.source.is_postgres() && !config.target.is_postgres()) return RunMySqlSnapshotFor(job, flags);
   if (!config.source.is_postgres() || !config.target.is_postgres()) {
     std::cerr << "phony snapshot: a snapshot copies PostgreSQL into PostgreSQL or MySQL/MariaDB into "
@@ -209,37 +232,11 @@ int RunSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
     return kExitConfig;
   }
 
-  auto state = StateStore::Open(StageStateDir(config.state_dir, "snapshot", 0),
-                                {.job_name = config.name, .stage = "snapshot"});
-  if (!state.ok()) {
-    std::cerr << "phony snapshot: " << state.status().message() << "\n";
-    return kExitServer;
-  }
-  auto index_key = transform::DeriveKey(secrets.anonymization_secret.value(), "mapping-index:v1");
-  if (!index_key.ok()) {
-    std::cerr << "phony snapshot: " << index_key.status().message() << "\n";
-    return kExitConfig;
-  }
-  auto store = transform::MappingStore::Open(state->get(), *index_key);
-  if (!store.ok()) {
-    std::cerr << "phony snapshot: " << store.status().message() << "\n";
-    return kExitServer;
-  }
-  transform::StoreLedger ledger(store->get());
+  SnapshotStores stores;
+  if (int code = OpenSnapshotStores(job, &stores); code != 0) return code;
 
-  snapshot::SnapshotOptions o;
-  o.config = &config;
-  o.source_password = source_password;
-  o.target_password = target_password;
-  o.secret = secrets.anonymization_secret.value();
-  o.ledger = &ledger;
-  for (absl::string_view t : absl::StrSplit(flags.tables_csv, ',', absl::SkipWhitespace())) {
-    o.only_tables.emplace_back(std::string(absl::StripAsciiWhitespace(t)));
-  }
-  o.restart = flags.restart;
-  o.stop = &StopFlag();
   ProgressDisplay display(flags.quiet);
-  o.on_progress = [&](const snapshot::Progress& p) { display.Show(p); };
+  snapshot::SnapshotOptions o = BaseOptions(job, flags, stores, &display);
 
   // CDC: with the job's slot in place the copy converges with its replay;
   // --start-cdc creates the slot and copies at its consistent point.
@@ -303,7 +300,7 @@ int RunSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
     return report.status().code() == absl::StatusCode::kCancelled ? kExitIncomplete : ExitCodeFor(report.status());
   }
   const std::string json = snapshot::ReportJson(*report);
-  const std::string path = flags.report_path.empty() ? (*state)->dir() + "/report.json" : flags.report_path;
+  const std::string path = flags.report_path.empty() ? stores.state->dir() + "/report.json" : flags.report_path;
   std::ofstream(path) << json << "\n";
   std::cout << snapshot::ReportTable(*report) << "report: " << path << "\n";
   return report->ok() ? 0 : kExitIncomplete;

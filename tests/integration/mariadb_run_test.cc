@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/integration/capture_process.h"
+#include "tests/integration/mariadb_cli.h"
 
 namespace phony {
 namespace {
@@ -17,18 +18,7 @@ using ::phony::testing::CaptureProcess;
 using ::phony::testing::ReadFile;
 using ::phony::testing::ServiceEnv;
 
-std::string Sql(const std::string& statements) {
-  const std::string cmd = "mariadb --no-defaults -N -B -uroot -S '" + ServiceEnv("PHONY_MARIADB_SOCKET") + "' -e \"" +
-                          statements + "\" 2>&1";
-  std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    pclose(p);
-  }
-  return out;
-}
+std::string Sql(const std::string& statements) { return ::phony::testing::MariaDbCli(statements); }
 
 class MariaDbRunTest : public ::testing::Test {
  protected:
