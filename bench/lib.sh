@@ -53,3 +53,20 @@ measure() {
     "$(echo "$rows / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$(echo "$user + $sys" | bc -l)"
   eval "${name//-/_}_secs=$secs"
 }
+
+# The copy benchmarks (snapshot_vs_*_dump.sh): one timed command, and its
+# line of figures. They use the caller's $dir, $size_mb and $rows.
+copy_run() {  # NAME COMMAND...: wall seconds and peak RSS (KB) into $secs and $rss
+  local name="$1"; shift
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$dir/$name.rss" bash -c "$*" >"$dir/$name.out" 2>"$dir/$name.err" || {
+    cat "$dir/$name.err"; exit 1; }
+  end=$(date +%s.%N)
+  secs=$(echo "$end - $start" | bc -l)
+  rss=$(tail -1 "$dir/$name.rss")
+}
+copy_report() {  # NAME [WIDTH]
+  printf "%-${2:-22}s %7.2f s  %7.1f MB/s  %9.0f rows/s  peak RSS %6.1f MB\n" "$1" "$secs" \
+    "$(echo "$size_mb / $secs" | bc -l)" "$(echo "$rows / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+}

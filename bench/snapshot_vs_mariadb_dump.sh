@@ -100,20 +100,9 @@ c["snapshot"] = {"workers": 2, "analyze": False}
 json.dump(c, open(d + "/job.json", "w"), indent=1)
 PY
 
-run() {  # NAME COMMAND: wall seconds and peak RSS (KB) into $secs and $rss
-  local name="$1"; shift
-  local start end
-  start=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$dir/$name.rss" bash -c "$*" >"$dir/$name.out" 2>"$dir/$name.err" || {
-    cat "$dir/$name.err"; exit 1; }
-  end=$(date +%s.%N)
-  secs=$(echo "$end - $start" | bc -l)
-  rss=$(tail -1 "$dir/$name.rss")
-}
-report() {  # NAME
-  printf '%-28s %7.2f s  %7.1f MB/s  %9.0f rows/s  peak RSS %6.1f MB\n' "$1" "$secs" \
-    "$(echo "$size_mb / $secs" | bc -l)" "$(echo "$rows / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
-}
+. "$here/bench/lib.sh"
+run() { copy_run "$@"; }
+report() { copy_report "$1" 28; }
 recreate() {  # DB: dropped and created empty, then the server settled
   q -e "DROP DATABASE IF EXISTS \`$1\`; CREATE DATABASE \`$1\` CHARACTER SET utf8mb4"
   settle

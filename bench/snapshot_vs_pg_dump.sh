@@ -66,20 +66,9 @@ size_mb=$("${psql[@]}" -d src -c "SELECT pg_database_size('src') / 1048576.0")
 rows=$("${psql[@]}" -d src -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
 echo "source: $(printf '%.0f' "$size_mb") MB, $rows rows"
 
-run() {  # NAME COMMAND...: wall seconds and peak RSS (KB) into $secs and $rss
-  local name="$1"; shift
-  local start end
-  start=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$dir/$name.rss" bash -c "$*" >"$dir/$name.out" 2>"$dir/$name.err" || {
-    cat "$dir/$name.err"; exit 1; }
-  end=$(date +%s.%N)
-  secs=$(echo "$end - $start" | bc -l)
-  rss=$(tail -1 "$dir/$name.rss")
-}
-report() {  # NAME
-  printf '%-22s %7.2f s  %7.1f MB/s  %9.0f rows/s  peak RSS %6.1f MB\n' "$1" "$secs" \
-    "$(echo "$size_mb / $secs" | bc -l)" "$(echo "$rows / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
-}
+. "$here/bench/lib.sh"
+run() { copy_run "$@"; }
+report() { copy_report "$1" 22; }
 
 # Alternate the two, several rounds (the machine's disk makes single runs noisy); best of each.
 rounds="${ROUNDS:-2}"
