@@ -238,7 +238,14 @@ absl::Status MySqlCapture::RunOnce(const std::atomic<bool>& stop, bool* made_pro
     PHONY_RETURN_IF_ERROR(LoadState());
     if (options_.resume_after) {
       PHONY_ASSIGN_OR_RETURN(std::optional<EventPosition> committed, options_.resume_after());
-      if (committed && committed->kind() == EventPosition::Kind::kMySql) {
+      // The state directory may lag the broker by one commit, never lead
+      // it, unless a snapshot moved capture to its newer cut: then the cut
+      // stands.
+      auto stored = BinlogPosition::Make(confirmed_.file, confirmed_.position);
+      const bool cut_ahead = stored.ok() && committed &&
+                             std::make_pair(stored->file_index(), stored->offset()) >
+                                 std::make_pair(committed->file_index(), committed->commit_offset());
+      if (committed && committed->kind() == EventPosition::Kind::kMySql && !cut_ahead) {
         const std::string file = BinlogFileNamed(info.current_file, committed->file_index());
         if (confirmed_.file != file || confirmed_.position != committed->commit_offset()) {
           spdlog::info("capture: the positions topic says the stream ends at {}:{}; continuing from there", file,
