@@ -232,7 +232,15 @@ TEST_P(PgCaptureKafkaTest, BrokerOutageLosesNothingAndConfirmsNothingUndelivered
       last_tx = std::max(last_tx, tx);
     }
   }
-  EXPECT_EQ(ids.size(), static_cast<size_t>(4 * kTx)) << "every committed row is on the topic";
+  std::string missing;
+  for (int id = 0; id < 4 * kTx && ids.size() != static_cast<size_t>(4 * kTx); ++id) {
+    if (!ids.count(id)) missing += " " + std::to_string(id);
+  }
+  // (Seen once in CI under load, 398 of 400: the missing ids and the
+  // capture's log say where to look.)
+  EXPECT_EQ(ids.size(), static_cast<size_t>(4 * kTx))
+      << "every committed row is on the topic; missing ids:" << missing << "; " << rows.size()
+      << " rows read; capture log:\n" << ReadFile(dir_ + "/err.log");
   // While the broker was down the slot may move inside WAL the walsender
   // read (even into an open transaction), never to the commit of a change
   // the broker had not acknowledged.
