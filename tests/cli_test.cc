@@ -160,8 +160,9 @@ TEST(CliTest, RunRefusesBadConfigsNamingTheKey) {
   EXPECT_THAT(r.output, HasSubstr("subset: a subset is a one-off copy"));
 }
 
-// A MariaDB source: phony run refuses, naming the key, what it cannot do
-// yet (a snapshot, a Kafka stream) before touching a server.
+// A MariaDB source: phony run and phony snapshot refuse, naming the key,
+// what they cannot do yet (a copy into PostgreSQL, a subset) before
+// touching a server.
 TEST(CliTest, RunOnAMariaDbSourceNamesWhatItCannotDoYet) {
   const std::string env = "MYPW=x PHONY_SECRET=0123456789abcdef0123456789abcdef";
   const std::string dir = ::testing::TempDir();
@@ -181,6 +182,15 @@ TEST(CliTest, RunOnAMariaDbSourceNamesWhatItCannotDoYet) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("snapshot.on_run: a snapshot from a MySQL/MariaDB source into PostgreSQL staging "
                                   "is not built yet"));
+  r = RunPhony("snapshot --config " + snapshot, env);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("between the two families it is not built yet (source.type mysql/mariadb, "
+                                  "target.type postgresql)"));
+  const std::string subset = dir + "/snapshot_mariadb_subset.json";
+  std::ofstream(subset) << base << ", \"subset\": {\"percentage\": 1, \"seed_tables\": [\"users\"]}}";
+  r = RunPhony("snapshot --config " + subset, env);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("subset: subsets of MySQL/MariaDB sources are not built yet"));
 }
 
 }  // namespace
