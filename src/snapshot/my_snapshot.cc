@@ -686,8 +686,28 @@ class Runner {
         return absl::FailedPreconditionError("staging already has " + name + " and snapshot.drop_existing is false");
       }
     }
-    PHONY_RETURN_IF_ERROR(s.Run("DROP TABLE IF EXISTS " + t.staging_name, "replacing " + name + " in staging"));
-    return s.Run("RENAME TABLE " + t.shadow + " TO " + t.staging_name, "replacing " + name + " in staging");
+    return SwapIn(s, t, name);
+  }
+
+  // Replaces staging's table by the shadow. InnoDB locks a table's foreign
+  // key parents and children while it drops it, and fails at once (error
+  // 1205) when another DROP holds one of them: two workers swapping a parent
+  // and its child at the same moment collide. Swaps take turns within this
+  // run; a lock held by someone else (an applier, a person in staging) is
+  // waited out with backoff.
+  absl::Status SwapIn(MySession& s, TableState& t, const std::string& name) {
+    std::lock_guard turn(swap_mu_);
+    absl::Status st;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      if (attempt > 0) {
+        spdlog::warn("snapshot: {}: {}; retrying", name, std::string(st.message()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
+      }
+      st = s.Run("DROP TABLE IF EXISTS " + t.staging_name, "replacing " + name + " in staging");
+      if (st.ok()) st = s.Run("RENAME TABLE " + t.shadow + " TO " + t.staging_name, "replacing " + name + " in staging");
+      if (!absl::IsAborted(st)) return st;
+    }
+    return st;
   }
 
   // Whether staging has a row of `t` whose foreign key `fk` finds no parent.
@@ -730,6 +750,7 @@ class Runner {
   std::deque<Chunk> queue_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::mutex mu_;
+  std::mutex swap_mu_;  // one DROP + RENAME at a time: see SwapIn
   std::condition_variable cv_;
   int active_ = 0;
   absl::Status fatal_;
