@@ -135,14 +135,18 @@ snapshot::SnapshotOptions BaseOptions(const LoadedJob& job, const SnapshotFlags&
 // the cut when the job has a capture state directory or --start-cdc asks.
 int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
   const JobConfig& config = job.config;
-  if (config.subset) {
-    std::cerr << "phony snapshot: subset: subsets of MySQL/MariaDB sources are not built yet (issue #9); PostgreSQL "
-                 "sources have them\n";
+  const std::string capture_dir = StageStateDir(config.state_dir, "capture", 0);
+  if (config.subset && (flags.start_cdc || std::filesystem::exists(capture_dir))) {
+    std::cerr << "phony snapshot: the job has a subset: continuous CDC over a subset is not supported (changes "
+                 "would drift outside the subset's foreign-key closure)"
+              << (flags.start_cdc ? "; run without --start-cdc"
+                                  : "; the job has a capture state (" + capture_dir +
+                                        "): use a job without subset for the mirror, or remove it (phony teardown)")
+              << "\n";
     return kExitConfig;
   }
   if (flags.restart) spdlog::info("snapshot: --restart: MySQL/MariaDB snapshots always start over");
   // The capture's position: held by a running capture, set to the cut.
-  const std::string capture_dir = StageStateDir(config.state_dir, "capture", 0);
   const bool cdc = flags.start_cdc || std::filesystem::exists(capture_dir);
   std::unique_ptr<StateStore> capture_state;
   if (cdc) {

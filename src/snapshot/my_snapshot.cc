@@ -18,6 +18,7 @@
 #include "src/capture/mysql/my_catalog.h"
 #include "src/capture/mysql/my_session.h"
 #include "src/snapshot/my_rows.h"
+#include "src/snapshot/my_subset.h"
 
 namespace phony::snapshot {
 
@@ -78,6 +79,8 @@ double Since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+constexpr size_t kSubsetChunk = 20000;  // keys per chunk of a subset table
+
 bool IsIntegerKey(const CatalogTable& t) {
   const std::vector<uint16_t> keys = t.schema.KeyColumns();
   if (keys.size() != 1) return false;
@@ -131,6 +134,7 @@ class Runner {
     }
     PHONY_RETURN_IF_ERROR(PlanChunks(*coord));
     PHONY_RETURN_IF_ERROR(OpenWorkers(*coord));
+    if (c_.subset) PHONY_RETURN_IF_ERROR(ChooseSubset());
     result_.report.clean_cut = true;
     result_.report.snapshot_lsn = result_.binlog_file + ":" + std::to_string(result_.binlog_position);
     spdlog::info("snapshot: {} tables in {} chunks, {} workers, consistent at {}{}", tables_.size(), queue_.size(),
@@ -167,6 +171,8 @@ class Runner {
     PHONY_RETURN_IF_ERROR(staging->Run("SET SESSION foreign_key_checks = 0", "adding foreign keys"));
     for (TableState& t : tables_) {
       if (t.failed || t.split.foreign_keys.empty()) continue;
+      DropForeignKeysToLeftOutTables(t);
+      if (t.split.foreign_keys.empty()) continue;
       absl::Status s = staging->Run("ALTER TABLE " + t.staging_name + " " + absl::StrJoin(t.split.foreign_keys, ", "),
                                     "adding the foreign keys of " + t.cat.schema.id.QualifiedName());
       if (!s.ok()) {
@@ -379,6 +385,82 @@ class Runner {
       t.chunks = static_cast<int>(bounds.size() + 1);
     }
     return absl::OkStatus();
+  }
+
+  // A subset (docs/snapshot.md "Subsets"), chosen inside the cut by the
+  // first worker's transaction: the tables it leaves out go, the others
+  // are read by key, 20 000 keys a chunk, or whole by their range chunks.
+  absl::Status ChooseSubset() {
+    PHONY_ASSIGN_OR_RETURN(const int64_t seed, SubsetSeed(o_.secret));
+    std::vector<const CatalogTable*> cats;
+    for (const TableState& t : tables_) cats.push_back(&t.cat);
+    const auto started = std::chrono::steady_clock::now();
+    PHONY_ASSIGN_OR_RETURN(SubsetPlan plan,
+                           ComputeMySubset(*workers_[0]->source, cats, *c_.subset, c_.DefaultSchema(), seed));
+    size_t keyed = 0;
+    std::vector<TableState> kept;
+    std::deque<Chunk> queue;
+    for (size_t i = 0; i < tables_.size(); ++i) {
+      TableState& t = tables_[i];
+      const TableId& id = t.cat.schema.id;
+      auto it = plan.tables.find(id);
+      if (it == plan.tables.end()) {
+        spdlog::info("snapshot: subset {}: left out (other_tables: none)", id.QualifiedName());
+        left_out_.insert(id);
+        continue;
+      }
+      const SubsetSelection& sel = it->second;
+      const size_t index = kept.size();
+      int chunks = 0;
+      if (sel.all) {
+        for (const Chunk& c : queue_) {
+          if (c.table == i) {
+            queue.push_back({index, c.where});
+            ++chunks;
+          }
+        }
+      } else if (sel.columns.empty()) {
+        queue.push_back({index, MySelectionCondition(t.cat, sel, 0, 0)});  // a condition, or none
+        chunks = 1;
+      } else {
+        for (size_t b = 0; b < sel.values.size(); b += kSubsetChunk) {
+          queue.push_back({index, MySelectionCondition(t.cat, sel, b, std::min(sel.values.size(), b + kSubsetChunk))});
+          ++chunks;
+        }
+        keyed += sel.values.size();
+      }
+      if (chunks == 0) {
+        queue.push_back({index, "FALSE"});  // schema only
+        chunks = 1;
+      }
+      spdlog::info("snapshot: subset {}: {}{}", id.QualifiedName(), sel.how,
+                   sel.all || sel.columns.empty() ? "" : ", " + std::to_string(sel.values.size()) + " rows");
+      t.chunks = chunks;
+      kept.push_back(std::move(t));
+    }
+    tables_ = std::move(kept);
+    queue_ = std::move(queue);
+    spdlog::info("snapshot: subset chosen in {:.1f} s ({} passes over the foreign keys, {} keyed rows)",
+                 Since(started), plan.iterations, keyed);
+    return absl::OkStatus();
+  }
+
+  // A foreign key to a table the subset left out has nothing to point at.
+  void DropForeignKeysToLeftOutTables(TableState& t) {
+    if (left_out_.empty()) return;
+    std::vector<std::string> clauses;
+    for (const std::string& clause : t.split.foreign_keys) {
+      bool keep = true;
+      for (const ForeignKey& fk : t.cat.schema.foreign_keys) {
+        if (left_out_.count(fk.referenced) && clause.starts_with("ADD CONSTRAINT " + MySession::Ident(fk.name) + " ")) {
+          spdlog::info("snapshot: foreign key {} of {} not created: the subset left out {}", fk.name,
+                       t.cat.schema.id.QualifiedName(), fk.referenced.QualifiedName());
+          keep = false;
+        }
+      }
+      if (keep) clauses.push_back(clause);
+    }
+    t.split.foreign_keys = std::move(clauses);
   }
 
   struct Worker {
@@ -751,6 +833,7 @@ class Runner {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::mutex mu_;
   std::mutex swap_mu_;  // one DROP + RENAME at a time: see SwapIn
+  std::set<TableId> left_out_;  // tables a subset leaves out
   std::condition_variable cv_;
   int active_ = 0;
   absl::Status fatal_;

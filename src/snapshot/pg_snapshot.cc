@@ -208,8 +208,7 @@ class Runner {
     if (c_.subset) {
       // The sample is keyed by the secret: the same rows every run, and
       // nobody without the secret can tell which.
-      PHONY_ASSIGN_OR_RETURN(const transform::Key128 key, transform::DeriveKey(o_.secret, "subset-sample:v1"));
-      const int64_t seed = static_cast<int64_t>(transform::SipHash64(key, "seed") & 0x7fffffffffffffffULL);
+      PHONY_ASSIGN_OR_RETURN(const int64_t seed, SubsetSeed(o_.secret));
       const auto subset_start = Clock::now();
       PHONY_ASSIGN_OR_RETURN(subset_, ComputeSubset(exporter.get(), catalog_, *c_.subset, c_.DefaultSchema(), seed));
       size_t rows = 0;

@@ -283,6 +283,94 @@ TEST_F(MariaDbSnapshotTest, ASecondFullCopyReplacesTablesTiedByForeignKeys) {
   EXPECT_EQ(Phony({"verify"}, "verify"), 0) << Output("verify");
 }
 
+// A subset: 5% of people (a keyed sample), their orders and the orders'
+// items (a composite key with text in it), their notes (no primary key),
+// 30% of the staff and, through a foreign-key cycle, the departments they
+// belong to and those departments' heads. Every foreign key is created and
+// holds, the follow_fk tables are complete, the same rows come every run,
+// and a table nobody chose is there, empty.
+TEST_F(MariaDbSnapshotTest, SubsetsKeepEveryForeignKeyAndChooseTheSameRowsEveryRun) {
+  ASSERT_EQ(Sql("USE " + tag_ + "; INSERT INTO people VALUES " + Values(1, "p1@corp.example", 1) +
+                "; INSERT INTO people SELECT seq, CONCAT('p', seq, '@corp.example'), name, bio, born, seen, ts, dur, "
+                "amount, ratio, small, big, tiny, yr, code, raw, flag, kind, tags, doc, kept FROM people JOIN "
+                "seq_2_to_3000 ON id = 1; INSERT INTO orders (person, total) SELECT 1 + seq % 3000, seq / 100 FROM "
+                "seq_1_to_9000; CREATE TABLE items (order_id BIGINT, sku VARCHAR(10), qty INT, PRIMARY KEY (order_id, "
+                "sku), CONSTRAINT items_order FOREIGN KEY (order_id) REFERENCES orders (id)); INSERT INTO items SELECT "
+                "id, 'a', 1 FROM orders; INSERT INTO items SELECT id, 'b\\'z', 2 FROM orders WHERE id % 2 = 0; "
+                "CREATE TABLE notes (person INT, txt TEXT, CONSTRAINT notes_person FOREIGN KEY (person) REFERENCES "
+                "people (id)); INSERT INTO notes SELECT 1 + seq % 3000, CONCAT('note ', seq) FROM seq_1_to_1500; "
+                "CREATE TABLE depts (code VARCHAR(8) PRIMARY KEY, head INT NULL); CREATE TABLE staff (id INT "
+                "PRIMARY KEY, dept VARCHAR(8) NOT NULL, CONSTRAINT staff_dept FOREIGN KEY (dept) REFERENCES depts "
+                "(code)); INSERT INTO depts SELECT CONCAT('d', seq), NULL FROM seq_0_to_19; INSERT INTO staff SELECT "
+                "seq, CONCAT('d', seq % 20) FROM seq_1_to_200; UPDATE depts SET head = 1 + CAST(SUBSTRING(code, 2) "
+                "AS UNSIGNED) * 7; ALTER TABLE depts ADD CONSTRAINT depts_head FOREIGN KEY (head) REFERENCES staff "
+                "(id); CREATE TABLE untouched (id INT PRIMARY KEY); INSERT INTO untouched VALUES (1)"),
+            "");
+  const std::string subset =
+      R"("subset": {"percentage": 5, "seed_tables": ["people"], "rules": {
+           "orders": {"sample": "follow_fk", "parent": "people"},
+           "items": {"sample": "follow_fk", "parent": "orders"},
+           "notes": {"sample": "follow_fk", "parent": "people"},
+           "staff": {"sample": "30%"}}}, )";
+  WriteConfig(R"("email": {"transform": "ANONYMIZE", "generator": "email", "unique": true})", subset);
+  const std::string staging = tag_ + "_staging";
+  auto digest = [&] {
+    return Sql("SELECT COUNT(*), MD5(GROUP_CONCAT(id, email ORDER BY id)) FROM " + staging + ".people; SELECT "
+               "MD5(GROUP_CONCAT(order_id, sku ORDER BY order_id, sku)) FROM " + staging + ".items; SELECT "
+               "MD5(GROUP_CONCAT(id ORDER BY id)) FROM " + staging + ".staff");
+  };
+  ASSERT_EQ(Phony({"snapshot", "--quiet"}, "subset1"), 0) << Output("subset1");
+  const std::string first = digest();
+  ASSERT_EQ(Phony({"snapshot", "--quiet"}, "subset2"), 0) << Output("subset2");
+  EXPECT_EQ(digest(), first) << "the same rows (and fakes) every run";
+  EXPECT_NE(Output("subset2").find("subset " + tag_ + ".items: follows " + tag_ + ".orders"), std::string::npos)
+      << Output("subset2");
+
+  // Every foreign key is in staging (the copy checked each for orphans).
+  auto fks = [&](const std::string& db) {
+    return Sql("SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = '" + db + "'");
+  };
+  EXPECT_EQ(fks(staging), fks(tag_));
+  EXPECT_EQ(fks(staging), "5\n");
+  // About 5% of people (plus those referenced), and the follow_fk tables
+  // complete for them.
+  const int people = std::stoi(Sql("SELECT COUNT(*) FROM " + staging + ".people"));
+  EXPECT_GT(people, 50);
+  EXPECT_LT(people, 3000 * 5 / 100 * 2);
+  const std::string ids = Sql("SELECT GROUP_CONCAT(id) FROM " + staging + ".people");
+  const std::string in = "(" + ids.substr(0, ids.size() - 1) + ")";
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM " + staging + ".orders"),
+            Sql("SELECT COUNT(*) FROM " + tag_ + ".orders WHERE person IN " + in));
+  EXPECT_EQ(Sql("SELECT COUNT(*), SUM(qty) FROM " + staging + ".items"),
+            Sql("SELECT COUNT(*), SUM(qty) FROM " + tag_ + ".items i JOIN " + tag_ + ".orders o ON o.id = i.order_id "
+                "WHERE o.person IN " + in));
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM " + staging + ".notes"),
+            Sql("SELECT COUNT(*) FROM " + tag_ + ".notes WHERE person IN " + in));
+  // The cycle: sampled staff, their departments, the departments' heads.
+  const int staff = std::stoi(Sql("SELECT COUNT(*) FROM " + staging + ".staff"));
+  EXPECT_GT(staff, 30);
+  EXPECT_LT(staff, 120);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM " + staging + ".depts d LEFT JOIN " + staging + ".staff s ON s.id = d.head "
+                "WHERE d.head IS NOT NULL AND s.id IS NULL"),
+            "0\n");
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM " + staging + ".untouched"), "0\n");
+
+  // other_tables "none" leaves the table out; a rule naming no table is an
+  // error naming the key; no CDC over a subset.
+  WriteConfig(R"("email": {"transform": "ANONYMIZE", "generator": "email", "unique": true})",
+              R"("subset": {"percentage": 5, "seed_tables": ["people"], "other_tables": "none"}, )");
+  ASSERT_EQ(Sql("DROP DATABASE " + staging), "");
+  ASSERT_EQ(Phony({"snapshot", "--quiet"}, "none"), 0) << Output("none");
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" + staging +
+                "' AND TABLE_NAME = 'untouched'"),
+            "0\n");
+  WriteConfig(R"("email": {"transform": "ANONYMIZE", "generator": "email", "unique": true})",
+              R"("subset": {"percentage": 5, "seed_tables": ["people"], "rules": {"nosuch": {"sample": "follow_fk"}}}, )");
+  EXPECT_EQ(Phony({"snapshot", "--quiet"}, "bad"), 1) << Output("bad");
+  EXPECT_NE(Output("bad").find("subset.rules.nosuch: " + tag_ + ".nosuch is not a source table"), std::string::npos)
+      << Output("bad");
+}
+
 // Tables of other shapes: no primary key, generated columns (computed by
 // staging, never loaded), latin1 and binary text with the bytes LOAD DATA
 // escapes, a 3 MB blob, a composite key; CDC after the copy, verify equal.
