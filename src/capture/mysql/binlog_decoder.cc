@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/byte_reader.h"
+#include "core/crc32.h"
 #include "core/status_macros.h"
 
 namespace phony::mysql {
@@ -311,8 +312,7 @@ absl::Status BinlogDecoder::Decode(std::string_view event, uint64_t offset, std:
     const size_t n = event.size() - 4;
     uint32_t stored = 0;
     std::memcpy(&stored, event.data() + n, 4);  // little-endian hosts only (x86-64, arm64)
-    const uint32_t computed =
-        static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(event.data()), static_cast<uInt>(n)));
+    const uint32_t computed = Crc32(0, event.data(), n);
     if (stored != computed) {
       return absl::DataLossError(std::string(EventTypeName(h.type)) + " event" + At(offset) +
                                  ": CRC32 mismatch (stored " + std::to_string(stored) + ", computed " +
@@ -354,8 +354,7 @@ absl::Status BinlogDecoder::DecodeFormatDescription(std::string_view event, uint
     copy[17] = static_cast<char>(static_cast<uint8_t>(copy[17]) & ~kBinlogInUseFlag);
     uint32_t stored = 0;
     std::memcpy(&stored, event.data() + event.size() - 4, 4);
-    const uint32_t computed =
-        static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(copy.data()), static_cast<uInt>(copy.size())));
+    const uint32_t computed = Crc32(0, copy.data(), copy.size());
     if (f.checksum_alg == 1 && stored != computed) {
       return Malformed(h.type, offset, "CRC32 mismatch");
     }
@@ -845,7 +844,10 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
   if (count1 == 0 || (rows.kind == RowsEvent::Kind::kUpdate && count2 == 0)) {
     return in.Error("a row image without columns");
   }
+  const size_t image_bytes = in.remaining();
   while (!in.empty()) {
+    // Room for as many rows as the first one's size says the event holds.
+    if (rows.rows.size() == 1) rows.rows.reserve(image_bytes / std::max<size_t>(1, image_bytes - in.remaining()) + 1);
     RowChange change;
     Row first;
     PHONY_RETURN_IF_ERROR(image(present1, count1, nullptr, &change, &first));
