@@ -63,8 +63,8 @@ absl::Status RunApplyLoop(ApplyStage& stage, ApplySource& source, const LoopOpti
         const ApplyStats& st = stage.stats();
         if (st.events != reported.events || st.transactions != reported.transactions) {
           spdlog::info("apply: {} rows in {} source transactions applied ({} staging commits, {} re-deliveries "
-                       "skipped, {} dead letters)",
-                       st.events, st.transactions, st.commits, st.skipped, st.dead_letters);
+                       "skipped, {} rows older than their table's copy skipped, {} dead letters)",
+                       st.events, st.transactions, st.commits, st.skipped, st.before_copy, st.dead_letters);
           reported = st;
         }
         last_report = absl::Now();

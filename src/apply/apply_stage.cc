@@ -435,7 +435,15 @@ absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, Event& e
       PHONY_RETURN_IF_ERROR(ApplySchema(s->schema));
     }
   } else {
-    PHONY_RETURN_IF_ERROR(ProcessChange(sp, std::get<ChangeEvent>(event), exact, delivery));
+    ChangeEvent& change = std::get<ChangeEvent>(event);
+    if (const std::map<TableId, EventPosition>* cuts = writer_->TableCuts()) {
+      auto cut = cuts->find(change.table);
+      if (cut != cuts->end() && pos <= cut->second) {
+        ++stats_.before_copy;  // the table's copy already holds it
+        return absl::OkStatus();
+      }
+    }
+    PHONY_RETURN_IF_ERROR(ProcessChange(sp, change, exact, delivery));
   }
   return absl::OkStatus();
 }

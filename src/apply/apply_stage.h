@@ -55,6 +55,7 @@ struct ApplyStats {
   uint64_t transactions = 0;    // source transactions applied
   uint64_t commits = 0;         // staging transactions committed
   uint64_t skipped = 0;         // re-delivered events skipped by position
+  uint64_t before_copy = 0;     // events a later copy of their table already holds
   uint64_t schema_changes = 0;  // DDL applied to staging
   uint64_t dead_letters = 0;
   uint64_t rewinds = 0;

@@ -115,6 +115,12 @@ class StagingWriter {
   // The table definitions staging was last altered to (from its own
   // bookkeeping), so a restarted applier knows the current shape.
   virtual absl::StatusOr<std::vector<TableSchema>> LoadAppliedSchemas() = 0;
+  // Tables a snapshot copied, each with the position of its copy: the copy
+  // holds every change up to there, so the stage skips the table's events
+  // at or before it. Read when each staging transaction begins, under a
+  // lock that makes a snapshot's swap wait for the transaction (nullptr:
+  // this staging has none).
+  virtual const std::map<TableId, EventPosition>* TableCuts() const { return nullptr; }
 
   virtual absl::Status Begin() = 0;
   // Creates or alters the staging table to `schema` (the previous

@@ -197,8 +197,10 @@ int RunApply(const ApplyFlags& flags) {
        .partitions = static_cast<size_t>(config.kafka->partitions)});
   const apply::ApplyStats& st = stage.stats();
   spdlog::info("apply: stopped: {} rows in {} source transactions applied in {} staging commits; {} re-deliveries "
-               "skipped, {} schema changes, {} dead letters, {} rewinds",
-               st.events, st.transactions, st.commits, st.skipped, st.schema_changes, st.dead_letters, st.rewinds);
+               "skipped, {} rows older than their table's copy skipped, {} schema changes, {} dead letters, {} "
+               "rewinds",
+               st.events, st.transactions, st.commits, st.skipped, st.before_copy, st.schema_changes, st.dead_letters,
+               st.rewinds);
   if (!s.ok()) {
     spdlog::error("apply: {}", std::string(s.message()));
     return ExitCodeFor(s);

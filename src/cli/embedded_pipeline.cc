@@ -389,8 +389,9 @@ absl::Status RunEmbeddedPipeline(const EmbeddedPipelineOptions& o) {
   const apply::ApplyStats& st = stage.stats();
   counters.dead_letters.store(st.dead_letters);
   spdlog::info("run: stopped: {} source transactions captured, {} rows applied in {} staging commits ({} re-deliveries "
-               "skipped, {} dead letters); slot confirmed {}",
-               capture_transactions(), st.events, st.commits, st.skipped, st.dead_letters, capture_confirmed());
+               "skipped, {} rows older than their table's copy skipped, {} dead letters); slot confirmed {}",
+               capture_transactions(), st.events, st.commits, st.skipped, st.before_copy, st.dead_letters,
+               capture_confirmed());
   return failure.status();
 }
 

@@ -167,10 +167,10 @@ int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
       return kExitServer;
     }
     if (*pos && !flags.tables_csv.empty()) {
-      std::cerr << "phony snapshot --tables: the job's capture continues from " << **pos
-                << "; re-copying some tables of a MySQL/MariaDB job while CDC is set up is not built yet: copy "
-                   "every table (no --tables), which moves CDC to the new cut\n";
-      return kExitUsage;
+      // CDC stays where it is; the applier skips the copied tables' changes
+      // up to their copy (phony.table_cuts) and applies the rest.
+      spdlog::info("snapshot: --tables: the job's capture continues from {}; the copied tables take the binlog "
+                   "from their copy on", **pos);
     }
   }
   SnapshotStores stores;

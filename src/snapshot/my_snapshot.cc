@@ -16,6 +16,7 @@
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/capture/mysql/my_catalog.h"
+#include "src/apply/mysql/my_writer.h"
 #include "src/capture/mysql/my_session.h"
 #include "src/snapshot/my_rows.h"
 #include "src/snapshot/my_subset.h"
@@ -241,6 +242,7 @@ class Runner {
         "varchar(255) NOT NULL, state varchar(16) NOT NULL, position varchar(1024) NOT NULL DEFAULT '', gtids text, "
         "started_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), finished_at timestamp(6) NULL) ENGINE=InnoDB",
         "creating phony.snapshot_runs"));
+    PHONY_RETURN_IF_ERROR(s.Run(apply::kCreateTableCuts, "creating phony.table_cuts"));
     // An earlier run that stopped left its shadows: they are started over.
     PHONY_ASSIGN_OR_RETURN(auto old, s.Query("SELECT run_id, state FROM phony.snapshot_runs WHERE state <> 'done' "
                                              "AND job = " + s.Literal(c_.name),
@@ -777,17 +779,38 @@ class Runner {
   // and its child at the same moment collide. Swaps take turns within this
   // run; a lock held by someone else (an applier, a person in staging) is
   // waited out with backoff.
+  //
+  // First the cut goes into phony.table_cuts: the copy holds every change up
+  // to it, so an applier skips the table's changes up to there from its next
+  // staging transaction on (it reads the cuts under a shared lock, so this
+  // waits for a transaction that may still write the old table).
   absl::Status SwapIn(MySession& s, TableState& t, const std::string& name) {
     std::lock_guard turn(swap_mu_);
+    const std::string key = s.Literal(StagingDb(t.cat.schema.id.schema)) + ", " + s.Literal(t.cat.schema.id.table);
+    bool cut = false;
     absl::Status st;
     for (int attempt = 0; attempt < 8; ++attempt) {
       if (attempt > 0) {
         spdlog::warn("snapshot: {}: {}; retrying", name, std::string(st.message()));
         std::this_thread::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
       }
-      st = s.Run("DROP TABLE IF EXISTS " + t.staging_name, "replacing " + name + " in staging");
+      st = cut ? absl::OkStatus()
+               : s.Run("REPLACE INTO phony.table_cuts (staging_schema, table_name, source_schema, binlog_file, "
+                       "binlog_position, run_id) VALUES (" + key + ", " + s.Literal(t.cat.schema.id.schema) + ", " +
+                           s.Literal(result_.binlog_file) + ", " + std::to_string(result_.binlog_position) + ", " +
+                           std::to_string(run_id_) + ")",
+                       "recording where the copy of " + name + " stands");
+      cut = st.ok();
+      if (st.ok()) st = s.Run("DROP TABLE IF EXISTS " + t.staging_name, "replacing " + name + " in staging");
       if (st.ok()) st = s.Run("RENAME TABLE " + t.shadow + " TO " + t.staging_name, "replacing " + name + " in staging");
-      if (!absl::IsAborted(st)) return st;
+      if (!absl::IsAborted(st)) break;
+    }
+    if (!st.ok() && cut) {
+      // The old table stays, and an applier may have skipped some of its
+      // changes meanwhile: say so with the failure.
+      (void)s.Run("DELETE FROM phony.table_cuts WHERE (staging_schema, table_name) = (" + key + ")", "");
+      return absl::Status(st.code(), std::string(st.message()) + "; the staging table may now miss changes an "
+                                                                    "applier skipped for the copy: copy it again");
     }
     return st;
   }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 #include <utility>
@@ -95,6 +96,7 @@ struct MyWriter::Impl {
   }
   std::string QT(const TableId& t) const { return Q(Db(t.schema)) + "." + Q(t.table); }
   MYSQL* conn = nullptr;
+  std::map<TableId, EventPosition> cuts;  // as the open transaction read them
   bool in_tx = false;
   // Per table: which staging columns the server computes (generated
   // columns, as a snapshot creates them from the source's definition).
@@ -469,6 +471,7 @@ absl::Status MyWriter::Connect() {
       "`partition` int, kafka_offset bigint, position varchar(1024), table_name varchar(512), op varchar(16), "
       "error text, event longtext, recorded_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB",
       "creating phony.dead_letters"));
+  PHONY_RETURN_IF_ERROR(im.Run(kCreateTableCuts, "creating phony.table_cuts"));
   // Every statement names its database; this one marks the session as ours.
   return im.Run("USE phony", "selecting the phony database");
 }
@@ -486,6 +489,31 @@ absl::StatusOr<ProgressMap> MyWriter::LoadProgress() {
   return out;
 }
 
+// Inside the transaction Begin opened, with shared locks: a snapshot's
+// REPLACE of a cut waits for this transaction, so rows written here never
+// land in a copy swapped in after the cut was read.
+absl::Status MyWriter::ReadTableCuts() {
+  Impl& im = *impl_;
+  PHONY_ASSIGN_OR_RETURN(auto rows, im.Query("SELECT staging_schema, source_schema, table_name, binlog_file, "
+                                             "binlog_position FROM phony.table_cuts LOCK IN SHARE MODE",
+                                             "reading phony.table_cuts"));
+  im.cuts.clear();
+  for (const auto& r : rows) {
+    if (im.Db(r[1]) != r[0]) continue;  // another job's staging database
+    const size_t dot = r[3].rfind('.');
+    const uint32_t file_index =
+        dot == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(r[3].c_str() + dot + 1, nullptr, 10));
+    // A transaction's position is its end: those ending at or before the
+    // copy's binlog position are in the copy.
+    const TableId id{.database = r[1], .schema = r[1], .table = r[2]};
+    im.cuts[id] = EventPosition::MySql(file_index, std::strtoull(r[4].c_str(), nullptr, 10),
+                                       std::numeric_limits<uint32_t>::max(), std::numeric_limits<uint32_t>::max());
+  }
+  return absl::OkStatus();
+}
+
+const std::map<TableId, EventPosition>* MyWriter::TableCuts() const { return &impl_->cuts; }
+
 absl::StatusOr<std::vector<TableSchema>> MyWriter::LoadAppliedSchemas() {
   PHONY_ASSIGN_OR_RETURN(auto rows, impl_->Query("SELECT HEX(definition) FROM phony.schemas", "reading phony.schemas"));
   std::vector<TableSchema> out;
@@ -500,7 +528,7 @@ absl::StatusOr<std::vector<TableSchema>> MyWriter::LoadAppliedSchemas() {
 absl::Status MyWriter::Begin() {
   PHONY_RETURN_IF_ERROR(impl_->Run("START TRANSACTION", "beginning a transaction"));
   impl_->in_tx = true;
-  return absl::OkStatus();
+  return ReadTableCuts();
 }
 
 absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema* applied) {

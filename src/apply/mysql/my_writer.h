@@ -20,6 +20,14 @@
 
 namespace phony::apply {
 
+// Where a copy of a table taken while CDC was set up stands (written by
+// the MySQL snapshot, read by the applier: StagingWriter::LoadTableCuts).
+inline constexpr const char* kCreateTableCuts =
+    "CREATE TABLE IF NOT EXISTS phony.table_cuts (staging_schema varchar(255) NOT NULL, table_name varchar(255) NOT "
+    "NULL, source_schema varchar(255) NOT NULL, binlog_file varchar(255) NOT NULL, binlog_position bigint unsigned "
+    "NOT NULL, run_id bigint NOT NULL, copied_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY "
+    "(staging_schema, table_name)) ENGINE=InnoDB";
+
 struct MyWriterOptions {
   std::string host = "127.0.0.1";
   int port = 3306;
@@ -42,6 +50,7 @@ class MyWriter : public StagingWriter {
   absl::Status Connect() override;
   absl::StatusOr<ProgressMap> LoadProgress() override;
   absl::StatusOr<std::vector<TableSchema>> LoadAppliedSchemas() override;
+  const std::map<TableId, EventPosition>* TableCuts() const override;
   absl::Status Begin() override;
   absl::Status ApplySchema(const TableSchema& schema, const TableSchema* applied) override;
   absl::Status WriteChanges(const TableChanges& changes) override;
@@ -58,6 +67,7 @@ class MyWriter : public StagingWriter {
   struct Impl;
 
  private:
+  absl::Status ReadTableCuts();
   std::unique_ptr<Impl> impl_;
 };
 
