@@ -566,8 +566,14 @@ absl::Status MyWriter::ApplySchema(const TableSchema& schema, const TableSchema*
       for (const ForeignKey& fk : schema.foreign_keys) {
         if (!fk.name.empty() && !fk.columns.empty()) defs.push_back(fk_sql(fk));
       }
-      return im.Run("CREATE TABLE IF NOT EXISTS " + table + " (" + absl::StrJoin(defs, ", ") +
-                        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+      PHONY_RETURN_IF_ERROR(im.Run("CREATE TABLE IF NOT EXISTS " + table + " (" + absl::StrJoin(defs, ", ") +
+                                       ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                                   "creating " + name));
+      // A table CDC creates was never copied: a cut left from an earlier
+      // table of that name must not hide its changes.
+      im.cuts.erase(schema.id);
+      return im.Run("DELETE FROM phony.table_cuts WHERE staging_schema = " + im.Lit(im.Db(schema.id.schema)) +
+                        " AND table_name = " + im.Lit(schema.id.table),
                     "creating " + name);
     }
     PHONY_ASSIGN_OR_RETURN(auto pk, im.Query("SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
