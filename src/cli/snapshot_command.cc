@@ -145,9 +145,13 @@ int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
               << "\n";
     return kExitConfig;
   }
-  if (flags.restart) spdlog::info("snapshot: --restart: MySQL/MariaDB snapshots always start over");
-  // The capture's position: held by a running capture, set to the cut.
-  const bool cdc = flags.start_cdc || std::filesystem::exists(capture_dir);
+  if (flags.restart) spdlog::info("snapshot: --restart: the tables an interrupted run finished are copied again");
+  // The capture's position: held by a running capture, set to the cut. A
+  // full copy always records it (a binlog position costs nothing to keep,
+  // unlike a slot): a later phony run then continues exactly at the copy
+  // instead of from whenever it starts. A subset sets up no CDC.
+  const bool cdc = flags.start_cdc || std::filesystem::exists(capture_dir) ||
+                   (flags.tables_csv.empty() && !config.subset);
   std::unique_ptr<StateStore> capture_state;
   if (cdc) {
     auto opened = StateStore::Open(capture_dir, {.job_name = config.name, .stage = "capture"});

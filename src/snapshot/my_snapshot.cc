@@ -108,6 +108,7 @@ struct TableState {
   int chunks = 0;
   int chunks_done = 0;
   bool failed = false;
+  bool kept = false;  // finished by the interrupted run this one resumes
   TableProgress progress;
   TableReport report;
 };
@@ -129,6 +130,7 @@ class Runner {
     PHONY_ASSIGN_OR_RETURN(auto staging, Connect(staging_));
     PHONY_RETURN_IF_ERROR(PrepareStaging(*staging));
     PHONY_RETURN_IF_ERROR(ReadCatalog(*coord));
+    PHONY_RETURN_IF_ERROR(AdoptKeptTables(*staging));
     if (tables_.empty()) {
       return absl::FailedPreconditionError("no source table matches the job (source.database " + c_.source.database +
                                            ", include/exclude)");
@@ -138,6 +140,11 @@ class Runner {
     if (c_.subset) PHONY_RETURN_IF_ERROR(ChooseSubset());
     result_.report.clean_cut = true;
     result_.report.snapshot_lsn = result_.binlog_file + ":" + std::to_string(result_.binlog_position);
+    if (!kept_cuts_.empty()) {
+      const auto kept = std::count_if(tables_.begin(), tables_.end(), [](const TableState& t) { return t.kept; });
+      spdlog::info("snapshot: resuming run {}: {} tables it finished are kept, the others are copied anew",
+                   resumed_run_, kept);
+    }
     spdlog::info("snapshot: {} tables in {} chunks, {} workers, consistent at {}{}", tables_.size(), queue_.size(),
                  workers_.size(), result_.report.snapshot_lsn,
                  result_.gtids.empty() ? "" : " (GTIDs " + result_.gtids + ")");
@@ -149,6 +156,7 @@ class Runner {
     // Shadows, then the load.
     for (size_t i = 0; i < tables_.size(); ++i) {
       TableState& t = tables_[i];
+      if (t.kept) continue;
       PHONY_RETURN_IF_ERROR(staging->Run("DROP TABLE IF EXISTS " + t.shadow, "dropping an old shadow table"));
       PHONY_RETURN_IF_ERROR(staging->Run(t.split.create, "creating the shadow of " + t.cat.schema.id.QualifiedName()));
     }
@@ -173,6 +181,7 @@ class Runner {
     for (TableState& t : tables_) {
       if (t.failed || t.split.foreign_keys.empty()) continue;
       DropForeignKeysToLeftOutTables(t);
+      PHONY_RETURN_IF_ERROR(DropForeignKeysStagingHas(*staging, t));
       if (t.split.foreign_keys.empty()) continue;
       absl::Status s = staging->Run("ALTER TABLE " + t.staging_name + " " + absl::StrJoin(t.split.foreign_keys, ", "),
                                     "adding the foreign keys of " + t.cat.schema.id.QualifiedName());
@@ -198,6 +207,7 @@ class Runner {
     for (TableState& t : tables_) {
       if (t.failed) (void)staging->Run("DROP TABLE IF EXISTS " + t.shadow, "dropping a failed table's shadow");
     }
+    PHONY_RETURN_IF_ERROR(SettleKeptTables(*staging));
     SnapshotReport& r = result_.report;
     r.run_id = run_id_;
     for (TableState& t : tables_) {
@@ -243,16 +253,15 @@ class Runner {
         "started_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), finished_at timestamp(6) NULL) ENGINE=InnoDB",
         "creating phony.snapshot_runs"));
     PHONY_RETURN_IF_ERROR(s.Run(apply::kCreateTableCuts, "creating phony.table_cuts"));
+    PHONY_RETURN_IF_ERROR(FindResumableRun(s));
     // An earlier run that stopped left its shadows: they are started over.
     PHONY_ASSIGN_OR_RETURN(auto old, s.Query("SELECT run_id, state FROM phony.snapshot_runs WHERE state <> 'done' "
                                              "AND job = " + s.Literal(c_.name),
                                              "reading phony.snapshot_runs"));
     for (const auto& r : old) {
       PHONY_RETURN_IF_ERROR(DropShadows(s, r[0].value_or("0")));
-      if (r[1] == "running") {
-        result_.report.warnings.push_back("run " + r[0].value_or("?") +
-                                          " did not finish; it was started over (MySQL/MariaDB snapshots do not "
-                                          "resume chunks yet)");
+      if (r[1] == "running" && std::strtoll(r[0].value_or("0").c_str(), nullptr, 10) != resumed_run_) {
+        result_.report.warnings.push_back("run " + r[0].value_or("?") + " did not finish; it was started over");
       }
     }
     PHONY_RETURN_IF_ERROR(s.Run("UPDATE phony.snapshot_runs SET state = 'abandoned' WHERE state = 'running' AND job = " +
@@ -267,6 +276,73 @@ class Runner {
     // onward (needs BINLOG ADMIN or SUPER; without it they are).
     sql_log_bin_off_ = s.Run("SET SESSION sql_log_bin = 0", "").ok();
     return absl::OkStatus();
+  }
+
+  // A full run that was interrupted (stopped, or killed) kept the tables it
+  // had swapped in, each with its cut in phony.table_cuts: the next full run
+  // of the job keeps them and copies the rest under a new cut. CDC then
+  // continues from the oldest cut, and the applier skips each table's
+  // changes up to its own (docs/snapshot-mysql.md "Stopping and failures").
+  // Chunks of an unfinished table are not kept: a table is one cut.
+  absl::Status FindResumableRun(MySession& s) {
+    if (o_.restart || !o_.only_tables.empty() || c_.subset) return absl::OkStatus();
+    PHONY_ASSIGN_OR_RETURN(auto run, s.Query("SELECT run_id FROM phony.snapshot_runs WHERE state = 'running' "
+                                             "AND position <> '' AND job = " + s.Literal(c_.name) +
+                                             " ORDER BY run_id DESC LIMIT 1",
+                                             "reading phony.snapshot_runs"));
+    if (run.empty()) return absl::OkStatus();
+    const std::string id = run[0][0].value_or("0");
+    PHONY_ASSIGN_OR_RETURN(auto cuts, s.Query("SELECT c.source_schema, c.table_name, c.binlog_file, c.binlog_position, "
+                                              "c.gtids FROM phony.table_cuts c JOIN information_schema.TABLES t ON "
+                                              "t.TABLE_SCHEMA = c.staging_schema AND t.TABLE_NAME = c.table_name "
+                                              "WHERE c.run_id = " + id,
+                                              "reading what run " + id + " finished"));
+    resumed_run_ = std::strtoll(id.c_str(), nullptr, 10);
+    for (const auto& c : cuts) {
+      const std::string db = c[0].value_or("");
+      kept_cuts_[TableId{.database = db, .schema = db, .table = c[1].value_or("")}] =
+          Cut{c[2].value_or(""), std::strtoull(c[3].value_or("0").c_str(), nullptr, 10), c[4].value_or("")};
+    }
+    return absl::OkStatus();
+  }
+
+  static uint32_t FileIndex(const std::string& file) {
+    const size_t dot = file.rfind('.');
+    return dot == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(file.c_str() + dot + 1, nullptr, 10));
+  }
+
+  // The kept tables become this run's: a run resuming this one keeps them too.
+  absl::Status AdoptKeptTables(MySession& staging) {
+    for (const TableState& t : tables_) {
+      if (!t.kept) continue;
+      PHONY_RETURN_IF_ERROR(staging.Run("UPDATE phony.table_cuts SET run_id = " + std::to_string(run_id_) +
+                                            " WHERE staging_schema = " + staging.Literal(StagingDb(t.cat.schema.id.schema)) +
+                                            " AND table_name = " + staging.Literal(t.cat.schema.id.table),
+                                        "keeping " + t.cat.schema.id.QualifiedName()));
+    }
+    return absl::OkStatus();
+  }
+
+  // CDC continues from the oldest cut a table of this copy stands at.
+  absl::Status SettleKeptTables(MySession& staging) {
+    int kept = 0;
+    for (const TableState& t : tables_) {
+      if (!t.kept) continue;
+      ++kept;
+      const Cut& cut = kept_cuts_.at(t.cat.schema.id);
+      if (std::make_pair(FileIndex(cut.file), cut.position) <
+          std::make_pair(FileIndex(result_.binlog_file), result_.binlog_position)) {
+        result_.binlog_file = cut.file;
+        result_.binlog_position = cut.position;
+        result_.gtids = cut.gtids;
+      }
+    }
+    if (kept == 0) return absl::OkStatus();
+    result_.report.resumed = true;
+    result_.report.snapshot_lsn = result_.binlog_file + ":" + std::to_string(result_.binlog_position);
+    return staging.Run("UPDATE phony.snapshot_runs SET position = " + staging.Literal(result_.report.snapshot_lsn) +
+                           ", gtids = " + staging.Literal(result_.gtids) + " WHERE run_id = " + std::to_string(run_id_),
+                       "recording the snapshot position");
   }
 
   absl::Status DropShadows(MySession& s, const std::string& run) {
@@ -307,6 +383,10 @@ class Runner {
       t.progress.table = id.QualifiedName();
       t.progress.estimated_rows = t.cat.estimated_rows;
       t.progress.state = "queued";
+      if (kept_cuts_.count(id)) {
+        t.kept = true;
+        t.progress.state = t.report.state = "kept";
+      }
       databases.insert(id.schema);
       tables_.push_back(std::move(t));
     }
@@ -345,6 +425,7 @@ class Runner {
     const int64_t chunk_bytes = std::max<int64_t>(1, c_.snapshot.chunk_mb) * 1048576;
     for (size_t i = 0; i < tables_.size(); ++i) {
       TableState& t = tables_[i];
+      if (t.kept) continue;
       const int64_t rows = std::max<int64_t>(t.cat.estimated_rows, 1);
       const int64_t n = std::min<int64_t>(t.cat.data_bytes / chunk_bytes + 1, 4096);
       if (n <= 1 || !IsIntegerKey(t.cat) || rows < 2 * n) {
@@ -447,6 +528,25 @@ class Runner {
     return absl::OkStatus();
   }
 
+  // A kept table may have its foreign keys already (the interrupted run got
+  // that far): they are not added twice.
+  absl::Status DropForeignKeysStagingHas(MySession& s, TableState& t) {
+    if (!t.kept) return absl::OkStatus();
+    PHONY_ASSIGN_OR_RETURN(auto have, s.Query("SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                                              "WHERE CONSTRAINT_SCHEMA = " + s.Literal(StagingDb(t.cat.schema.id.schema)) +
+                                              " AND TABLE_NAME = " + s.Literal(t.cat.schema.id.table),
+                                              "reading the foreign keys of " + t.cat.schema.id.QualifiedName()));
+    std::vector<std::string> clauses;
+    for (const std::string& clause : t.split.foreign_keys) {
+      const bool there = std::any_of(have.begin(), have.end(), [&](const mysql::TextRow& r) {
+        return clause.starts_with("ADD CONSTRAINT " + MySession::Ident(r[0].value_or("")) + " ");
+      });
+      if (!there) clauses.push_back(clause);
+    }
+    t.split.foreign_keys = std::move(clauses);
+    return absl::OkStatus();
+  }
+
   // A foreign key to a table the subset left out has nothing to point at.
   void DropForeignKeysToLeftOutTables(TableState& t) {
     if (left_out_.empty()) return;
@@ -474,7 +574,7 @@ class Runner {
 
   // Opens every worker's source transaction at one cut.
   absl::Status OpenWorkers(MySession& coord) {
-    int n = std::min<int>(WorkerCount(), static_cast<int>(queue_.size()));
+    int n = std::max(1, std::min<int>(WorkerCount(), static_cast<int>(queue_.size())));
     for (int i = 0; i < n; ++i) {
       auto w = std::make_unique<Worker>();
       PHONY_ASSIGN_OR_RETURN(w->source, Connect(source_));
@@ -796,9 +896,9 @@ class Runner {
       }
       st = cut ? absl::OkStatus()
                : s.Run("REPLACE INTO phony.table_cuts (staging_schema, table_name, source_schema, binlog_file, "
-                       "binlog_position, run_id) VALUES (" + key + ", " + s.Literal(t.cat.schema.id.schema) + ", " +
-                           s.Literal(result_.binlog_file) + ", " + std::to_string(result_.binlog_position) + ", " +
-                           std::to_string(run_id_) + ")",
+                       "binlog_position, gtids, run_id) VALUES (" + key + ", " + s.Literal(t.cat.schema.id.schema) +
+                           ", " + s.Literal(result_.binlog_file) + ", " + std::to_string(result_.binlog_position) +
+                           ", " + s.Literal(result_.gtids) + ", " + std::to_string(run_id_) + ")",
                        "recording where the copy of " + name + " stands");
       cut = st.ok();
       if (st.ok()) st = s.Run("DROP TABLE IF EXISTS " + t.staging_name, "replacing " + name + " in staging");
@@ -857,6 +957,13 @@ class Runner {
   std::mutex mu_;
   std::mutex swap_mu_;  // one DROP + RENAME at a time: see SwapIn
   std::set<TableId> left_out_;  // tables a subset leaves out
+  struct Cut {
+    std::string file;
+    uint64_t position = 0;
+    std::string gtids;  // the GTID set at the cut
+  };
+  int64_t resumed_run_ = 0;              // the interrupted run this one resumes
+  std::map<TableId, Cut> kept_cuts_;     // the tables it finished
   std::condition_variable cv_;
   int active_ = 0;
   absl::Status fatal_;

@@ -4,6 +4,7 @@
 // anonymized values are the ones CDC produces for the same source values
 // (every transformed type), CDC continues exactly at the cut, and a rule
 // that breaks a unique index is reported by name.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -233,6 +234,67 @@ TEST_F(MariaDbSnapshotTest, RunTakesTheSnapshotFirstAndStreamsFromItsCut) {
   EXPECT_NE(Output("status").find("  binlog at mariadb-bin."), std::string::npos) << Output("status");
 }
 
+// A plain full copy records where CDC continues: a `phony run` started
+// later streams from the copy's cut, so a change made in between is not
+// lost.
+TEST_F(MariaDbSnapshotTest, ARunAfterAPlainCopyContinuesAtItsCut) {
+  ASSERT_EQ(Sql("INSERT INTO " + tag_ + ".people VALUES " + Values(1, "a@corp.example", 1)), "");
+  ASSERT_EQ(Phony({"snapshot", "--quiet"}, "snap"), 0) << Output("snap");
+  EXPECT_NE(Output("snap").find("snapshot: CDC continues from"), std::string::npos) << Output("snap");
+  ASSERT_EQ(Sql("UPDATE " + tag_ + ".people SET kept = 'between' WHERE id = 1"), "");
+  ASSERT_EQ(Phony({"run", "--stop-after-idle", "3"}, "run"), 0) << Output("run");
+  EXPECT_EQ(Sql("SELECT kept FROM " + tag_ + "_staging.people"), "between\n") << Output("run");
+}
+
+// A copy killed half way keeps the tables it had swapped in: the next run
+// copies only the others, under a new cut, and CDC continues from the older
+// cut, so the kept tables get their changes from there (each table skips
+// what its own copy holds).
+TEST_F(MariaDbSnapshotTest, AnInterruptedCopyKeepsTheTablesItFinished) {
+  std::string ddl = "USE " + tag_ + "; INSERT INTO people VALUES " + Values(1, "a@corp.example", 1) + ";";
+  for (int i = 0; i < 6; ++i) {
+    const std::string n = std::to_string(i);
+    ddl += " CREATE TABLE big" + n + " (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO big" + n +
+           " SELECT seq, CONCAT('value ', seq) FROM seq_1_to_150000;";
+  }
+  ASSERT_EQ(Sql(ddl), "");
+  const std::string staging = tag_ + "_staging";
+  auto finished = [&]() -> std::string {
+    if (Sql("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'phony' AND TABLE_NAME = "
+            "'table_cuts'") != "1\n") {
+      return "";
+    }
+    return Sql("SELECT table_name, copied_at FROM phony.table_cuts WHERE staging_schema = '" + staging +
+               "' ORDER BY table_name");
+  };
+  {
+    CaptureProcess first(CaptureProcess::Command{"snapshot", "--config", config_}, dir_ + "/first.out",
+                         dir_ + "/first.log", {"--start-cdc", "--quiet"});
+    for (int i = 0; i < 1500 && finished().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    first.Kill9();
+  }
+  const std::string kept = finished();
+  const size_t kept_tables = static_cast<size_t>(std::count(kept.begin(), kept.end(), '\n'));
+  ASSERT_GE(kept_tables, 1u) << ReadFile(dir_ + "/first.log");
+  ASSERT_LT(kept_tables, 8u) << "the copy finished before it was killed: nothing to resume";
+  // Changes after the first cut, to every table, kept or not.
+  std::string changes = "USE " + tag_ + "; UPDATE people SET kept = 'changed';";
+  for (int i = 0; i < 6; ++i) changes += " UPDATE big" + std::to_string(i) + " SET v = 'changed' WHERE id % 1000 = 7;";
+  ASSERT_EQ(Sql(changes), "");
+  ASSERT_EQ(Phony({"snapshot", "--quiet"}, "second"), 0) << Output("second");
+  EXPECT_NE(Output("second").find(": " + std::to_string(kept_tables) + " tables it finished are kept"),
+            std::string::npos)
+      << Output("second");
+  // The kept tables were not copied again.
+  const std::string after = finished();
+  for (size_t at = 0, end; (end = kept.find('\n', at)) != std::string::npos; at = end + 1) {
+    EXPECT_NE(after.find(kept.substr(at, end - at)), std::string::npos) << kept << "\n---\n" << after;
+  }
+  ASSERT_EQ(Sql("USE " + tag_ + "; UPDATE big0 SET v = 'later' WHERE id = 1"), "");
+  ASSERT_EQ(Phony({"run", "--stop-after-idle", "4"}, "run"), 0) << Output("run");
+  EXPECT_EQ(Phony({"verify"}, "verify"), 0) << Output("verify") << Output("run");
+}
+
 // `phony snapshot --tables` while CDC is set up: the copied table takes the
 // binlog from its copy on, the others from where CDC stood. Changes to the
 // copied table from before its copy are skipped (and counted), not replayed
@@ -267,8 +329,9 @@ TEST_F(MariaDbSnapshotTest, ReCopyingOneTableWhileCdcIsSetUpSkipsItsOlderChanges
   // A table CDC creates was never copied: a cut left by an earlier table of
   // that name (another job, a binlog reset) does not hide its rows.
   ASSERT_EQ(Sql("REPLACE INTO phony.table_cuts (staging_schema, table_name, source_schema, binlog_file, "
-                "binlog_position, run_id) VALUES ('" + staging + "', 'fresh', '" + tag_ + "', 'mariadb-bin.999999', "
-                "4, 0); USE " + tag_ + "; CREATE TABLE fresh (id INT PRIMARY KEY); INSERT INTO fresh VALUES (1), (2)"),
+                "binlog_position, gtids, run_id) VALUES ('" + staging + "', 'fresh', '" + tag_ + "', "
+                "'mariadb-bin.999999', 4, '', 0); USE " + tag_ + "; CREATE TABLE fresh (id INT PRIMARY KEY); "
+                "INSERT INTO fresh VALUES (1), (2)"),
             "");
   ASSERT_EQ(Phony({"run", "--stop-after-idle", "3"}, "run3"), 0) << Output("run3");
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM " + staging + ".fresh"), "2\n") << Output("run3");

@@ -25,8 +25,8 @@ namespace phony::apply {
 inline constexpr const char* kCreateTableCuts =
     "CREATE TABLE IF NOT EXISTS phony.table_cuts (staging_schema varchar(255) NOT NULL, table_name varchar(255) NOT "
     "NULL, source_schema varchar(255) NOT NULL, binlog_file varchar(255) NOT NULL, binlog_position bigint unsigned "
-    "NOT NULL, run_id bigint NOT NULL, copied_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY "
-    "(staging_schema, table_name)) ENGINE=InnoDB";
+    "NOT NULL, gtids text NOT NULL, run_id bigint NOT NULL, copied_at timestamp(6) NOT NULL DEFAULT "
+    "CURRENT_TIMESTAMP(6), PRIMARY KEY (staging_schema, table_name)) ENGINE=InnoDB";
 
 struct MyWriterOptions {
   std::string host = "127.0.0.1";
