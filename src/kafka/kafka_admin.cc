@@ -168,8 +168,15 @@ absl::Status EnsureTopics(const KafkaConfig& kafka, const std::vector<TopicSpec>
     const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
     const char* why = rd_kafka_topic_result_error_string(results[i]);
-    absl::Status s = KafkaError(e, std::string("kafka: creating topic ") + rd_kafka_topic_result_name(results[i]) +
-                                       (why ? std::string(" (") + why + ")" : ""));
+    const std::string what = std::string("kafka: creating topic ") + rd_kafka_topic_result_name(results[i]) +
+                             (why ? std::string(" (") + why + ")" : "");
+    // KRaft refuses the replication factor while its brokers are fenced (a
+    // broker that restarts): that passes.
+    if (e == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR && why != nullptr &&
+        std::string_view(why).find("fenced") != std::string_view::npos) {
+      return absl::UnavailableError(what + ": " + rd_kafka_err2str(e));
+    }
+    absl::Status s = KafkaError(e, what);
     // A refusal is not something a retry fixes.
     if (absl::IsInternal(s)) return absl::FailedPreconditionError(s.message());
     return s;

@@ -1,7 +1,9 @@
 #include "src/kafka/kafka_eos.h"
 
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -419,8 +421,15 @@ absl::Status ExactlyOnceStage::Run(const Process& process, const std::function<b
       const std::string where = std::string(topic) + "[" + std::to_string(m->partition) + "]@" +
                                 std::to_string(m->offset);
       rd_kafka_message_destroy(m);
-      if (absl::IsAborted(s) && im.fatal.ok()) {  // the broker's side: retry from the committed offsets
+      if ((absl::IsAborted(s) || absl::IsUnavailable(s)) && im.fatal.ok()) {
+        // The broker's side (a topic it cannot create while it restarts,
+        // say): retry from the committed offsets, after a pause when the
+        // broker is unavailable.
         im.Abort(tx, std::string(s.message()));
+        if (absl::IsUnavailable(s)) {
+          spdlog::warn("transform: {}; retrying in 1 s", std::string(s.message()));
+          for (int i = 0; i < 10 && !stop(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
         continue;
       }
       // What came before the bad input is complete: commit it when it ends
