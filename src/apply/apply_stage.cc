@@ -438,7 +438,8 @@ absl::Status ApplyStage::Process(const StreamPartition& sp, Part& part, Event& e
     ChangeEvent& change = std::get<ChangeEvent>(event);
     if (const std::map<TableId, EventPosition>* cuts = writer_->TableCuts()) {
       auto cut = cuts->find(change.table);
-      if (cut != cuts->end() && pos <= cut->second) {
+      // (A cut of another source family never orders against this one.)
+      if (cut != cuts->end() && pos.kind() == cut->second.kind() && pos <= cut->second) {
         ++stats_.before_copy;  // the table's copy already holds it
         return absl::OkStatus();
       }
