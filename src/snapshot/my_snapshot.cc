@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_join.h"
 #include "core/backoff.h"
+#include "core/position.h"
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/capture/mysql/my_catalog.h"
@@ -299,16 +300,12 @@ class Runner {
                                               "reading what run " + id + " finished"));
     resumed_run_ = std::strtoll(id.c_str(), nullptr, 10);
     for (const auto& c : cuts) {
+      auto at = BinlogPosition::Make(c[2].value_or(""), std::strtoull(c[3].value_or("0").c_str(), nullptr, 10));
+      if (!at.ok()) continue;  // not a cut to resume from: copied again
       const std::string db = c[0].value_or("");
-      kept_cuts_[TableId{.database = db, .schema = db, .table = c[1].value_or("")}] =
-          Cut{c[2].value_or(""), std::strtoull(c[3].value_or("0").c_str(), nullptr, 10), c[4].value_or("")};
+      kept_cuts_[TableId{.database = db, .schema = db, .table = c[1].value_or("")}] = Cut{*at, c[4].value_or("")};
     }
     return absl::OkStatus();
-  }
-
-  static uint32_t FileIndex(const std::string& file) {
-    const size_t dot = file.rfind('.');
-    return dot == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(file.c_str() + dot + 1, nullptr, 10));
   }
 
   // The kept tables become this run's: a run resuming this one keeps them too.
@@ -326,14 +323,15 @@ class Runner {
   // CDC continues from the oldest cut a table of this copy stands at.
   absl::Status SettleKeptTables(MySession& staging) {
     int kept = 0;
+    PHONY_ASSIGN_OR_RETURN(BinlogPosition oldest, BinlogPosition::Make(result_.binlog_file, result_.binlog_position));
     for (const TableState& t : tables_) {
       if (!t.kept) continue;
       ++kept;
       const Cut& cut = kept_cuts_.at(t.cat.schema.id);
-      if (std::make_pair(FileIndex(cut.file), cut.position) <
-          std::make_pair(FileIndex(result_.binlog_file), result_.binlog_position)) {
-        result_.binlog_file = cut.file;
-        result_.binlog_position = cut.position;
+      if (cut.at < oldest) {
+        oldest = cut.at;
+        result_.binlog_file = cut.at.file();
+        result_.binlog_position = cut.at.offset();
         result_.gtids = cut.gtids;
       }
     }
@@ -481,7 +479,7 @@ class Runner {
     PHONY_ASSIGN_OR_RETURN(SubsetPlan plan,
                            ComputeMySubset(*workers_[0]->source, cats, *c_.subset, c_.DefaultSchema(), seed));
     size_t keyed = 0;
-    std::vector<TableState> kept;
+    std::vector<TableState> chosen;
     std::deque<Chunk> queue;
     for (size_t i = 0; i < tables_.size(); ++i) {
       TableState& t = tables_[i];
@@ -493,7 +491,7 @@ class Runner {
         continue;
       }
       const SubsetSelection& sel = it->second;
-      const size_t index = kept.size();
+      const size_t index = chosen.size();
       int chunks = 0;
       if (sel.all) {
         for (const Chunk& c : queue_) {
@@ -519,9 +517,9 @@ class Runner {
       spdlog::info("snapshot: subset {}: {}{}", id.QualifiedName(), sel.how,
                    sel.all || sel.columns.empty() ? "" : ", " + std::to_string(sel.values.size()) + " rows");
       t.chunks = chunks;
-      kept.push_back(std::move(t));
+      chosen.push_back(std::move(t));
     }
-    tables_ = std::move(kept);
+    tables_ = std::move(chosen);
     queue_ = std::move(queue);
     spdlog::info("snapshot: subset chosen in {:.1f} s ({} passes over the foreign keys, {} keyed rows)",
                  Since(started), plan.iterations, keyed);
@@ -958,8 +956,7 @@ class Runner {
   std::mutex swap_mu_;  // one DROP + RENAME at a time: see SwapIn
   std::set<TableId> left_out_;  // tables a subset leaves out
   struct Cut {
-    std::string file;
-    uint64_t position = 0;
+    BinlogPosition at;
     std::string gtids;  // the GTID set at the cut
   };
   int64_t resumed_run_ = 0;              // the interrupted run this one resumes

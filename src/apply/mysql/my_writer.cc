@@ -500,14 +500,16 @@ absl::Status MyWriter::ReadTableCuts() {
   im.cuts.clear();
   for (const auto& r : rows) {
     if (im.Db(r[1]) != r[0]) continue;  // another job's staging database
-    const size_t dot = r[3].rfind('.');
-    const uint32_t file_index =
-        dot == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(r[3].c_str() + dot + 1, nullptr, 10));
+    auto at = BinlogPosition::Make(r[3], std::strtoull(r[4].c_str(), nullptr, 10));
+    if (!at.ok()) {
+      return absl::DataLossError("phony.table_cuts: the cut of " + r[1] + "." + r[2] + " is no binlog position: " +
+                                 std::string(at.status().message()));
+    }
     // A transaction's position is its end: those ending at or before the
     // copy's binlog position are in the copy.
     const TableId id{.database = r[1], .schema = r[1], .table = r[2]};
-    im.cuts[id] = EventPosition::MySql(file_index, std::strtoull(r[4].c_str(), nullptr, 10),
-                                       std::numeric_limits<uint32_t>::max(), std::numeric_limits<uint32_t>::max());
+    im.cuts[id] = EventPosition::MySql(at->file_index(), at->offset(), std::numeric_limits<uint32_t>::max(),
+                                       std::numeric_limits<uint32_t>::max());
   }
   return absl::OkStatus();
 }
