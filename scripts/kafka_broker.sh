@@ -19,6 +19,34 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# A broker keeps its ports across stop and start, and tests run two at a
+# time: a port that is free while one test's broker is down for an outage
+# must not go to another test's new broker (the two would then share a
+# broker without knowing it). Ports are reserved in a registry, under a
+# lock, for as long as the directory that uses them exists.
+registry="${TMPDIR:-/tmp}/phony-kafka-ports"
+reserve_ports() {  # prints two ports no other broker directory holds
+  local dir_abs ports=() p line
+  dir_abs="$(cd "$dir" && pwd)"
+  exec 9>>"$registry.lock"
+  flock 9
+  touch "$registry"
+  # Forget the ports of directories that are gone.
+  while read -r line; do
+    if [ -n "$line" ] && [ -d "${line#* }" ]; then printf '%s\n' "$line"; fi
+  done <"$registry" >"$registry.new"
+  mv "$registry.new" "$registry"
+  while [ "${#ports[@]}" -lt 2 ]; do
+    p="$(free_port)"
+    if grep -q "^$p " "$registry" || { [ "${#ports[@]}" -eq 1 ] && [ "${ports[0]}" = "$p" ]; }; then continue; fi
+    ports+=("$p")
+  done
+  printf '%s %s\n%s %s\n' "${ports[0]}" "$dir_abs" "${ports[1]}" "$dir_abs" >>"$registry"
+  flock -u 9
+  exec 9>&-
+  echo "${ports[0]} ${ports[1]}"
+}
+
 cmd="${1:-}"; dir="${2:-}"
 [ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop|kill DIR"
 
@@ -27,8 +55,8 @@ java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
 
 configure() {
   local port cport
-  port="$(free_port)"; cport="$(free_port)"
   mkdir -p "$dir/logs"
+  read -r port cport < <(reserve_ports)
   cat >"$dir/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
@@ -69,6 +97,12 @@ CONF
 }
 
 running() { [ -f "$dir/kafka.pid" ] && kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null; }
+# Whether this directory's broker process is the one listening on $1 (true
+# where `ss` cannot say).
+owns_port() {
+  command -v ss >/dev/null || return 0
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$(cat "$dir/kafka.pid"),"
+}
 
 case "$cmd" in
   start)
@@ -79,11 +113,14 @@ case "$cmd" in
       </dev/null >>"$dir/stdout.log" 2>&1 &
     echo $! >"$dir/kafka.pid"
     brokers="$(cat "$dir/brokers")"
+    port="${brokers##*:}"
     deadline=$((SECONDS + 90))
-    until kcat -b "$brokers" -L -m 2 >/dev/null 2>&1; do
+    # Answering is not enough: the listener must be this directory's broker,
+    # not another one that holds the port.
+    until kcat -b "$brokers" -L -m 2 >/dev/null 2>&1 && owns_port "$port"; do
       if [ "$SECONDS" -ge "$deadline" ] || ! running; then
-        tail -40 "$dir/stdout.log" "$dir/server.log" >&2 || true
-        die "broker in $dir did not answer"
+        tail -n 40 "$dir/stdout.log" "$dir/server.log" >&2 || true
+        die "broker in $dir did not answer on $brokers (or another process holds the port)"
       fi
       sleep 0.3
     done
