@@ -255,14 +255,17 @@ class Runner {
         "creating phony.snapshot_runs"));
     PHONY_RETURN_IF_ERROR(s.Run(apply::kCreateTableCuts, "creating phony.table_cuts"));
     PHONY_RETURN_IF_ERROR(FindResumableRun(s));
-    // An earlier run that stopped left its shadows: they are started over.
+    // An earlier run that stopped left its shadows: unfinished tables are
+    // copied again (the tables it swapped in are kept: FindResumableRun).
     PHONY_ASSIGN_OR_RETURN(auto old, s.Query("SELECT run_id, state FROM phony.snapshot_runs WHERE state <> 'done' "
                                              "AND job = " + s.Literal(c_.name),
                                              "reading phony.snapshot_runs"));
     for (const auto& r : old) {
       PHONY_RETURN_IF_ERROR(DropShadows(s, r[0].value_or("0")));
       if (r[1] == "running" && std::strtoll(r[0].value_or("0").c_str(), nullptr, 10) != resumed_run_) {
-        result_.report.warnings.push_back("run " + r[0].value_or("?") + " did not finish; it was started over");
+        result_.report.warnings.push_back("run " + r[0].value_or("?") +
+                                          " did not finish; it was abandoned (--restart, a subset or --tables "
+                                          "copies every table it names again)");
       }
     }
     PHONY_RETURN_IF_ERROR(s.Run("UPDATE phony.snapshot_runs SET state = 'abandoned' WHERE state = 'running' AND job = " +
@@ -896,12 +899,20 @@ class Runner {
                : s.Run("REPLACE INTO phony.table_cuts (staging_schema, table_name, source_schema, binlog_file, "
                        "binlog_position, gtids, run_id) VALUES (" + key + ", " + s.Literal(t.cat.schema.id.schema) +
                            ", " + s.Literal(result_.binlog_file) + ", " + std::to_string(result_.binlog_position) +
-                           ", " + s.Literal(result_.gtids) + ", " + std::to_string(run_id_) + ")",
+                           ", " + s.Literal(result_.gtids) + ", " + std::to_string(-run_id_) + ")",
                        "recording where the copy of " + name + " stands");
       cut = st.ok();
       if (st.ok()) st = s.Run("DROP TABLE IF EXISTS " + t.staging_name, "replacing " + name + " in staging");
       if (st.ok()) st = s.Run("RENAME TABLE " + t.shadow + " TO " + t.staging_name, "replacing " + name + " in staging");
       if (!absl::IsAborted(st)) break;
+    }
+    if (st.ok()) {
+      // The cut was pending (a negative run id) until now: a resumed run
+      // keeps only tables that were swapped in. (If this fails, the table
+      // is copied again by a resumed run; the applier honours the cut alike.)
+      return s.Run("UPDATE phony.table_cuts SET run_id = " + std::to_string(run_id_) +
+                       " WHERE (staging_schema, table_name) = (" + key + ")",
+                   "recording that " + name + " was swapped in");
     }
     if (!st.ok() && cut) {
       // The old table stays, and an applier may have skipped some of its
@@ -987,7 +998,18 @@ absl::StatusOr<bool> MyStagingHasSnapshot(const JobConfig& config, const std::st
   PHONY_ASSIGN_OR_RETURN(auto done, s->Query("SELECT COUNT(*) FROM phony.snapshot_runs WHERE state = 'done' AND job = " +
                                              s->Literal(config.name),
                                              "looking for snapshots"));
-  return !done.empty() && done[0][0] != "0";
+  if (done.empty() || done[0][0] == "0") return false;
+  // A copy killed between writing a table's cut and swapping the table in
+  // left a pending cut (negative run id) over the old table: the applier
+  // would skip that table's changes, so the copy must be resumed first.
+  PHONY_ASSIGN_OR_RETURN(auto cuts, s->Query("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                                             "'phony' AND TABLE_NAME = 'table_cuts'",
+                                             "looking for unfinished copies"));
+  if (cuts.empty() || cuts[0][0] == "0") return true;
+  PHONY_ASSIGN_OR_RETURN(auto pending, s->Query("SELECT COUNT(*) FROM phony.table_cuts WHERE run_id < 0 AND "
+                                                "staging_schema = " + s->Literal(config.target.database),
+                                                "looking for unfinished copies"));
+  return pending.empty() || pending[0][0] == "0";
 }
 
 absl::StatusOr<StagingStats> ReadMyStagingStats(const JobConfig& config, const std::string& target_password) {

@@ -264,7 +264,8 @@ TEST_F(MariaDbSnapshotTest, AnInterruptedCopyKeepsTheTablesItFinished) {
             "'table_cuts'") != "1\n") {
       return "";
     }
-    return Sql("SELECT table_name, copied_at FROM phony.table_cuts WHERE staging_schema = '" + staging +
+    // Swapped in (a cut whose table is not swapped in yet has a negative run id).
+    return Sql("SELECT table_name, copied_at FROM phony.table_cuts WHERE run_id > 0 AND staging_schema = '" + staging +
                "' ORDER BY table_name");
   };
   {
@@ -335,6 +336,16 @@ TEST_F(MariaDbSnapshotTest, ReCopyingOneTableWhileCdcIsSetUpSkipsItsOlderChanges
             "");
   ASSERT_EQ(Phony({"run", "--stop-after-idle", "3"}, "run3"), 0) << Output("run3");
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM " + staging + ".fresh"), "2\n") << Output("run3");
+  // A cut that is no binlog position stops the applier, naming the table,
+  // before it writes anything.
+  ASSERT_EQ(Sql("UPDATE phony.table_cuts SET binlog_file = 'garbage' WHERE staging_schema = '" + staging +
+                "' AND table_name = 'people'; UPDATE " + tag_ + ".people SET kept = 'never' WHERE id = 3"),
+            "");
+  EXPECT_NE(Phony({"run", "--stop-after-idle", "3"}, "run4"), 0) << Output("run4");
+  EXPECT_NE(Output("run4").find("phony.table_cuts: the cut of " + tag_ + ".people is no binlog position"),
+            std::string::npos)
+      << Output("run4");
+  EXPECT_EQ(Sql("SELECT kept FROM " + staging + ".people WHERE id = 3"), "before\n");
 }
 
 // The same with the pipeline split into processes over Kafka: capture stops

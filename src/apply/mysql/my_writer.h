@@ -20,8 +20,8 @@
 
 namespace phony::apply {
 
-// Where a copy of a table taken while CDC was set up stands (written by
-// the MySQL snapshot, read by the applier: StagingWriter::LoadTableCuts).
+// Where each copied table's copy stands in the binlog (written by the MySQL
+// snapshot before its swap, read by the applier: StagingWriter::TableCuts).
 inline constexpr const char* kCreateTableCuts =
     "CREATE TABLE IF NOT EXISTS phony.table_cuts (staging_schema varchar(255) NOT NULL, table_name varchar(255) NOT "
     "NULL, source_schema varchar(255) NOT NULL, binlog_file varchar(255) NOT NULL, binlog_position bigint unsigned "
