@@ -49,6 +49,16 @@ class ByteReader {
   // Zig-zag signed varint.
   absl::StatusOr<int64_t> ReadSignedVarint64();
 
+  // The next `n` bytes, consumed, or nullptr with nothing consumed when
+  // fewer remain: for hot paths that hand the shortage to a checked read
+  // (which then reports it).
+  const char* TryTake(size_t n) {
+    if (n > remaining()) return nullptr;
+    const char* p = data_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
+
   // Returns a view of the next `n` bytes (valid while the buffer lives).
   absl::StatusOr<std::string_view> ReadBytes(uint64_t n);
   // Reads up to and including a NUL that must lie inside the buffer; returns

@@ -102,6 +102,33 @@ class Value {
   const std::string& str() const { return str_; }
   std::string&& release_str() { return std::move(str_); }
 
+  // In-place setters, for decoders filling a fresh (null) row slot: the
+  // same values the factories make, without a temporary. The scalar setters
+  // leave the string buffer as it is, so call them only on a null value.
+  // `SetInt` takes kInt64, kTime, kTimestamp or kTimestampTz; `SetString`
+  // kDecimal, kText, kBytes or kJson.
+  void SetInt(ValueKind kind, int64_t v) {
+    kind_ = kind;
+    scalar_.i = v;
+  }
+  void SetUInt64(uint64_t v) {
+    kind_ = ValueKind::kUInt64;
+    scalar_.u = v;
+  }
+  void SetDouble(double v) {
+    kind_ = ValueKind::kDouble;
+    scalar_.d = v;
+  }
+  void SetDate(int32_t days_since_epoch) {
+    kind_ = ValueKind::kDate;
+    aux0_ = days_since_epoch;
+  }
+  void SetString(ValueKind kind, std::string_view bytes) {
+    kind_ = kind;
+    str_.clear();
+    str_.append(bytes.data(), bytes.size());
+  }
+
   // Rough in-memory size, for bounding queues by bytes.
   size_t ApproximateSize() const { return sizeof(Value) + str_.capacity(); }
 

@@ -20,14 +20,6 @@
 #include "src/cli/ops_command.h"
 #include "src/cli/inspect_command.h"
 
-// jemalloc's settings (it reads this symbol at start; MALLOC_CONF in the
-// environment still overrides): two arenas are enough for a handful of stage
-// threads, and dirty pages go back to the system within a second from
-// jemalloc's own thread, which keeps phony run's peak RSS where glibc's was.
-extern "C" {
-extern const char* malloc_conf;
-const char* malloc_conf = "narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
-}
 
 namespace {
 

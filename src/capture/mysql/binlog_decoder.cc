@@ -803,39 +803,35 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
   auto image = [&](const std::vector<bool>& present, size_t count, const std::vector<bool>* partial,
                    RowChange* change, Row* out) -> absl::Status {
     PHONY_ASSIGN_OR_RETURN(std::string_view nulls, in.ReadBytes((count + 7) / 8));
+    // Every slot starts null and is filled in place.
     out->clear();
-    out->reserve(width);
+    out->resize(width);
     size_t k = 0, json_index = 0;
     for (size_t i = 0; i < width; ++i) {
       const ColumnInfo& c = map.columns[i];
+      Value& slot = (*out)[i];
       const bool is_json = c.type == kTypeJson;
       const bool is_partial = is_json && partial != nullptr && (*partial)[json_index];
       json_index += is_json;
       if (!present[i]) {
-        out->push_back(Value::Unchanged());
+        slot = Value::Unchanged();
         continue;
       }
       const bool is_null = (static_cast<uint8_t>(nulls[k / 8]) >> (k % 8)) & 1;
       ++k;
-      if (is_null) {
-        out->emplace_back();
-        continue;
-      }
+      if (is_null) continue;
       if (is_partial) {
         PHONY_ASSIGN_OR_RETURN(std::string_view diff, ReadLengthPrefixed(in, c.meta, "partial JSON"));
         auto diffs = DecodeJsonDiffs(diff);
         if (!diffs.ok()) return in.Error("partial JSON update: " + std::string(diffs.status().message()));
         change->json_diffs.emplace_back(i, std::move(*diffs));
-        out->push_back(Value::Unchanged());  // the diffs say what changed
+        slot = Value::Unchanged();  // the diffs say what changed
         continue;
       }
-      auto v = DecodeColumnValue(c, in);
-      if (!v.ok()) {
-        return absl::Status(v.status().code(), "column " + std::to_string(i + 1) + " (" + TypeName(c) + ") of " +
-                                                   map.database + "." + map.table + ": " +
-                                                   std::string(v.status().message()));
+      if (absl::Status s = DecodeColumnInto(c, in, &slot); !s.ok()) {
+        return absl::Status(s.code(), "column " + std::to_string(i + 1) + " (" + TypeName(c) + ") of " +
+                                          map.database + "." + map.table + ": " + std::string(s.message()));
       }
-      out->push_back(std::move(*v));
     }
     return absl::OkStatus();
   };
@@ -848,14 +844,10 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
   while (!in.empty()) {
     // Room for as many rows as the first one's size says the event holds.
     if (rows.rows.size() == 1) rows.rows.reserve(image_bytes / std::max<size_t>(1, image_bytes - in.remaining()) + 1);
-    RowChange change;
-    Row first;
+    // Decoded in place: the images are the change's own rows.
+    RowChange& change = rows.rows.emplace_back();
+    Row& first = rows.kind == RowsEvent::Kind::kInsert ? change.after.emplace() : change.before.emplace();
     PHONY_RETURN_IF_ERROR(image(present1, count1, nullptr, &change, &first));
-    if (rows.kind == RowsEvent::Kind::kInsert) {
-      change.after = std::move(first);
-    } else {
-      change.before = std::move(first);
-    }
     if (rows.kind == RowsEvent::Kind::kUpdate) {
       std::vector<bool> partial;
       if (rows.partial_json) {
@@ -864,11 +856,8 @@ absl::Status BinlogDecoder::DecodeRows(const EventHeader& h, std::string_view bo
           PHONY_ASSIGN_OR_RETURN(partial, ReadBitmap(in, json_columns));
         }
       }
-      Row after;
-      PHONY_RETURN_IF_ERROR(image(present2, count2, partial.empty() ? nullptr : &partial, &change, &after));
-      change.after = std::move(after);
+      PHONY_RETURN_IF_ERROR(image(present2, count2, partial.empty() ? nullptr : &partial, &change, &change.after.emplace()));
     }
-    rows.rows.push_back(std::move(change));
   }
   ev->body = std::move(rows);
   return absl::OkStatus();

@@ -64,6 +64,9 @@ std::string_view CharsetOfCollation(uint32_t collation);
 // Decodes one non-null column value from a row image. Every failure is
 // kDataLoss naming the column type and the offset, never a value.
 absl::StatusOr<Value> DecodeColumnValue(const ColumnInfo& column, ByteReader& in);
+// The same, into `*out`, which must be null: the decoder's per-row path,
+// with the common types read straight into the slot.
+absl::Status DecodeColumnInto(const ColumnInfo& column, ByteReader& in, Value* out);
 // The raw bytes of one column value (JSON and BLOB bodies, used by partial
 // JSON updates): its length prefix per the metadata, then the bytes.
 absl::StatusOr<std::string_view> ReadLengthPrefixed(ByteReader& in, int prefix_bytes, const char* what);
