@@ -463,7 +463,7 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
 
   c.CheckKeys(doc, "",
               {"name", "include", "exclude", "source", "target", "kafka", "state",
-               "anonymization", "tables", "apply", "snapshot", "subset"},
+               "anonymization", "tables", "apply", "snapshot", "subset", "analyze"},
               kTopLevelNotLanded);
 
   if (auto name = c.String(doc, "", "name", true)) {
@@ -575,6 +575,28 @@ std::vector<ConfigProblem> ParseJobConfig(std::string_view text, JobConfig* out)
     if (auto b = c.Bool(*sn, "snapshot", "analyze")) sc.analyze = *b;
     if (auto n = c.Integer(*sn, "snapshot", "max_attempts", false, 1, 100)) sc.max_attempts = static_cast<int>(*n);
     if (auto s = c.OneOf(*sn, "snapshot", "on_run", false, {"auto", "always", "never"})) sc.on_run = *s;
+  }
+
+  if (const json* an = c.Object(doc, "", "analyze", false)) {
+    c.CheckKeys(*an, "analyze", {"sample_rows", "threshold", "strict", "accept_unruled"});
+    AnalyzeConfig& ac = out->analyze;
+    if (auto n = c.Integer(*an, "analyze", "sample_rows", false, 10, 1000000)) ac.sample_rows = *n;
+    if (auto t = c.Number(*an, "analyze", "threshold")) {
+      if (*t <= 0 || *t > 1) {
+        c.Problem("analyze.threshold", "must be a number above 0 and at most 1, got " + std::to_string(*t));
+      } else {
+        ac.threshold = *t;
+      }
+    }
+    if (auto b = c.Bool(*an, "analyze", "strict")) ac.strict = *b;
+    std::vector<size_t> at;
+    ac.accept_unruled = c.StringArray(*an, "analyze", "accept_unruled", &at);
+    for (size_t i = 0; i < ac.accept_unruled.size(); ++i) {
+      if (ac.accept_unruled[i].find('.') == std::string::npos) {
+        c.Problem("analyze.accept_unruled[" + std::to_string(at[i]) + "]",
+                  "must name a column as table.column (or schema.table.column), got \"" + ac.accept_unruled[i] + "\"");
+      }
+    }
   }
 
   if (const json* sub = c.Object(doc, "", "subset", false)) {

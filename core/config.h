@@ -152,6 +152,18 @@ struct SnapshotConfig {
   std::string on_run = "auto";
 };
 
+// `phony analyze` and strict mode (`analyze` in the config; issue #10,
+// docs/analyze.md).
+struct AnalyzeConfig {
+  int64_t sample_rows = 1000;  // rows sampled per table
+  double threshold = 0.5;      // a column at or above this confidence is flagged
+  // phony run and phony snapshot refuse to start while a flagged column
+  // (in the saved report, or by name when the report has not seen it) has
+  // no rule, unless it is listed in accept_unruled ("table.column").
+  bool strict = true;
+  std::vector<std::string> accept_unruled;
+};
+
 // A referentially consistent subset (`subset` in the config; issue #7,
 // docs/snapshot.md "Subsets").
 struct SubsetTableRule {
@@ -178,6 +190,7 @@ struct JobConfig {
   std::optional<KafkaConfig> kafka;
   ApplyConfig apply;
   SnapshotConfig snapshot;
+  AnalyzeConfig analyze;
   std::optional<SubsetConfig> subset;
   std::string state_dir;  // default ./phony-state/<name>
   AnonymizationConfig anonymization;

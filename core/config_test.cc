@@ -410,6 +410,30 @@ TEST(ConfigTest, SubsetSectionParsedAndValidated) {
   ExpectProblem(j, "subset", "names no seed");
 }
 
+TEST(ConfigTest, AnalyzeSectionParsedAndValidated) {
+  json j = ValidConfig();
+  JobConfig config;
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &config).empty());
+  EXPECT_TRUE(config.analyze.strict);  // strict mode is on unless a config turns it off
+  EXPECT_EQ(config.analyze.sample_rows, 1000);
+  EXPECT_DOUBLE_EQ(config.analyze.threshold, 0.5);
+  EXPECT_TRUE(config.analyze.accept_unruled.empty());
+  j["analyze"] = {{"sample_rows", 200}, {"threshold", 0.7}, {"strict", false},
+                  {"accept_unruled", {"users.nickname", "sales.users.note"}}};
+  ASSERT_TRUE(ParseJobConfig(j.dump(), &config).empty());
+  EXPECT_FALSE(config.analyze.strict);
+  EXPECT_EQ(config.analyze.sample_rows, 200);
+  EXPECT_DOUBLE_EQ(config.analyze.threshold, 0.7);
+  EXPECT_EQ(config.analyze.accept_unruled, (std::vector<std::string>{"users.nickname", "sales.users.note"}));
+  j["analyze"] = {{"sample_rows", 5}, {"threshold", 1.5}, {"strict", "yes"}, {"accept_unruled", {"nickname"}},
+                  {"sample", 1}};
+  ExpectProblem(j, "analyze.sample_rows", "between 10 and");
+  ExpectProblem(j, "analyze.threshold", "above 0 and at most 1");
+  ExpectProblem(j, "analyze.strict", "must be true or false");
+  ExpectProblem(j, "analyze.accept_unruled[0]", "table.column");
+  ExpectProblem(j, "analyze.sample", "unknown key");
+}
+
 TEST(ConfigTest, SnapshotSectionParsedAndValidated) {
   json j = ValidConfig();
   JobConfig config;

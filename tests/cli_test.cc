@@ -126,15 +126,15 @@ TEST(CliTest, InspectBinlogPrintsRowChangesAsJsonLines) {
 }
 
 TEST(CliTest, PendingSubcommandsSayWhichIssueBringsThem) {
-  const Result r = RunPhony("analyze --config x.json");
+  const Result r = RunPhony("sync --config x.json");
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_THAT(r.output, HasSubstr("phony analyze is not available yet: it arrives with issue #10"));
+  EXPECT_THAT(r.output, HasSubstr("phony sync is not available yet: it arrives with issue #12"));
 }
 
 TEST(CliTest, JsonLogFormat) {
-  const Result r = RunPhony("--log-format json analyze --config x.json");
+  const Result r = RunPhony("--log-format json sync --config x.json");
   EXPECT_THAT(r.output, HasSubstr("\"level\":\"error\""));
-  EXPECT_THAT(r.output, HasSubstr("\"msg\":\"phony analyze is not available yet"));
+  EXPECT_THAT(r.output, HasSubstr("\"msg\":\"phony sync is not available yet"));
 }
 
 // `phony run` refuses, before touching a server, what it cannot run: a

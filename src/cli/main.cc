@@ -19,6 +19,7 @@
 #include "src/cli/verify_command.h"
 #include "src/cli/ops_command.h"
 #include "src/cli/inspect_command.h"
+#include "src/cli/analyze_command.h"
 
 
 namespace {
@@ -35,7 +36,6 @@ struct Pending {
 
 // Subcommands that exist in the interface and arrive with later issues.
 const std::vector<Pending> kPending = {
-    {"analyze", "Find PII columns and foreign keys; emit a starter config", "#10"},
     {"sync", "Run one scheduled-style sync now (full or incremental)", "#12"},
     {"schedule", "Run syncs on a cron schedule", "#12"},
 };
@@ -181,6 +181,20 @@ int main(int argc, char** argv) {
   run->add_option("--metrics-address", run_flags.metrics_address,
                   "Serve Prometheus /metrics and /healthz at HOST:PORT (port 0: any free port, logged)");
 
+  phony::cli::AnalyzeFlags analyze_flags;
+  auto* analyze = app.add_subcommand(
+      "analyze", "Find the source's PII columns (by name and sampled content) and its foreign keys (declared, by "
+                 "naming, by data); print them, save them for strict mode, or write a starter config");
+  analyze->add_option("-c,--config", analyze_flags.config_path, "Job config (JSON)")->required();
+  analyze->add_option("--format", analyze_flags.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  analyze->add_option("--emit-config", analyze_flags.emit_config,
+                      "Write the job config with a rule for every column (flagged ones anonymized, the rest KEEP) "
+                      "to this file, for review");
+  analyze->add_flag("--save", analyze_flags.save,
+                    "Store the report in the state directory, where phony run and phony snapshot check it");
+  analyze->add_option("--sample-rows", analyze_flags.sample_rows, "Rows sampled per table (analyze.sample_rows)")
+      ->check(CLI::Range(10, 1000000));
+
   phony::cli::VerifyFlags verify_flags;
   auto* verify = app.add_subcommand(
       "verify", "Compare staging with the deterministic transform of the source: rows missing, extra or "
@@ -275,6 +289,7 @@ int main(int argc, char** argv) {
   if (status->parsed()) return phony::cli::RunStatus(status_flags);
   if (teardown->parsed()) return phony::cli::RunTeardown(teardown_flags);
   if (verify->parsed()) return phony::cli::RunVerify(verify_flags);
+  if (analyze->parsed()) return phony::cli::RunAnalyze(analyze_flags);
   if (preview->parsed()) return phony::cli::RunPreview(preview_flags);
   if (mapping->parsed()) return phony::cli::RunMappingOverride(mapping_flags);
   if (inspect_binlog->parsed()) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_join.h"
 #include "spdlog/spdlog.h"
+#include "src/analyze/strict.h"
 #include "src/capture/postgres/replication_client.h"
 #include "src/cli/apply_command.h"
 #include "src/cli/capture_command.h"
@@ -141,7 +142,7 @@ int RunKafkaStages(const RunFlags& flags, const LoadedJob& job, bool copy_new_ta
       added.clear();
       l.unlock();
       spdlog::info("run: new tables {}: copying them while the stages stream", tables);
-      const int code = RunSnapshotFor(job, {.tables_csv = tables, .quiet = true});
+      const int code = RunSnapshotFor(job, {.tables_csv = tables, .quiet = true, .strict = false});
       l.lock();
       if (code != 0 && first_failure == 0) {
         first_failure = code;
@@ -213,6 +214,11 @@ int RunRun(const RunFlags& flags) {
               << " staging is not built yet; set \"never\" to stream only\n";
     return kExitConfig;
   }
+  // Strict mode (issue #10): no PII column without a rule.
+  if (auto s = analyze::EnforceStrictMode(config, PasswordOf(secrets.source_password), "phony run"); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return absl::IsFailedPrecondition(s) ? kExitConfig : ExitCodeFor(s);
+  }
   InstallStopSignals();
   std::atomic<bool>& stop = StopFlag();
   const std::string source_password = PasswordOf(secrets.source_password);
@@ -254,7 +260,7 @@ int RunRun(const RunFlags& flags) {
   if (take && !stop.load()) {
     spdlog::info("run: taking the snapshot first (snapshot.on_run: {})", config.snapshot.on_run);
     metrics.phase.store(1);
-    const int code = RunSnapshotFor(*loaded, {.start_cdc = true, .quiet = flags.quiet});
+    const int code = RunSnapshotFor(*loaded, {.start_cdc = true, .quiet = flags.quiet, .strict = false});
     if (code != 0) return code;
   }
   if (stop.load()) return 0;
@@ -337,7 +343,7 @@ int RunRun(const RunFlags& flags) {
     const std::string tables = absl::StrJoin(added, ",");
     spdlog::info("run: new tables {}: snapshotting them, then streaming on", tables);
     metrics.phase.store(1);
-    code = RunSnapshotFor(*loaded, {.tables_csv = tables, .quiet = flags.quiet});
+    code = RunSnapshotFor(*loaded, {.tables_csv = tables, .quiet = flags.quiet, .strict = false});
     if (code != 0) {
       fail("the snapshot of new tables failed");
       break;

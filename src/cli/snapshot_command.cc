@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/state_store.h"
 #include "spdlog/spdlog.h"
+#include "src/analyze/strict.h"
 #include "src/capture/mysql/my_capture.h"
 #include "src/capture/postgres/replication_client.h"
 #include "src/cli/stage_common.h"
@@ -133,6 +134,17 @@ snapshot::SnapshotOptions BaseOptions(const LoadedJob& job, const SnapshotFlags&
 // MySQL/MariaDB into MySQL/MariaDB (docs/snapshot-mysql.md). The copy is
 // one clean cut; CDC continues from it: the capture's position is set to
 // the cut when the job has a capture state directory or --start-cdc asks.
+// Strict mode (issue #10): no PII column without a rule. 0 when the copy
+// may go on, else the exit code.
+int CheckStrictMode(const LoadedJob& job, const SnapshotFlags& flags) {
+  if (!flags.strict) return 0;
+  const absl::Status s =
+      analyze::EnforceStrictMode(job.config, PasswordOf(job.secrets.source_password), "phony snapshot");
+  if (s.ok()) return 0;
+  std::cerr << s.message() << "\n";
+  return absl::IsFailedPrecondition(s) ? kExitConfig : ExitCodeFor(s);
+}
+
 int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
   const JobConfig& config = job.config;
   const std::string capture_dir = StageStateDir(config.state_dir, "capture", 0);
@@ -145,6 +157,7 @@ int RunMySqlSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
               << "\n";
     return kExitConfig;
   }
+  if (int code = CheckStrictMode(job, flags); code != 0) return code;
   if (flags.restart) spdlog::info("snapshot: --restart: the tables an interrupted run finished are copied again");
   // The capture's position: held by a running capture, set to the cut. A
   // full copy always records it (a binlog position costs nothing to keep,
@@ -239,6 +252,7 @@ int RunSnapshotFor(const LoadedJob& job, const SnapshotFlags& flags) {
               << (config.target.is_postgres() ? "postgresql" : "mysql/mariadb") << ")\n";
     return kExitConfig;
   }
+  if (int code = CheckStrictMode(job, flags); code != 0) return code;
 
   SnapshotStores stores;
   if (int code = OpenSnapshotStores(job, &stores); code != 0) return code;

@@ -19,6 +19,9 @@ struct SnapshotFlags {
   bool start_cdc = false;
   std::string report_path;  // JSON report; default <state dir>/snapshot-0/report.json
   bool quiet = false;       // no progress display
+  // Strict mode's check (issue #10) before copying; phony run checks once
+  // at its start instead.
+  bool strict = true;
 };
 
 // 0 every table copied and every post-load step done; 1 config problems;
