@@ -190,6 +190,10 @@ json StarterConfig(const Report& report, const json& base) {
   json out = base.is_object() ? base : json::object();
   json& tables = out["tables"];
   if (!tables.is_object()) tables = json::object();
+  auto has_base_rule = [&](const std::string& table, const std::string& column) {
+    return base.is_object() && base.contains("tables") && base["tables"].contains(table) &&
+           base["tables"][table].contains("columns") && base["tables"][table]["columns"].contains(column);
+  };
   for (const ColumnFinding& seen : report.columns) {
     const ColumnFinding* flagged = report.Flagged(seen.table, seen.column);
     json& t = tables[seen.table];
@@ -198,6 +202,17 @@ json StarterConfig(const Report& report, const json& base) {
     if (!cols.is_object()) cols = json::object();
     if (cols.contains(seen.column)) continue;  // the config's own rule stays
     cols[seen.column] = flagged != nullptr ? StarterRule(*flagged) : json{{"transform", "KEEP"}};
+  }
+  // A column referencing an anonymized key takes the key's rule (the same
+  // rule maps alike, so joins still join), declared or inferred.
+  for (const ForeignKeyFinding& fk : report.fks) {
+    if (fk.from_column.find(',') != std::string::npos || has_base_rule(fk.from_table, fk.from_column)) continue;
+    if (!tables.contains(fk.to_table) || !tables[fk.to_table]["columns"].contains(fk.to_column)) continue;
+    const json& parent = tables[fk.to_table]["columns"][fk.to_column];
+    if (parent.value("transform", "KEEP") == "KEEP") continue;
+    json rule = parent;
+    rule.erase("unique");  // many rows may reference one key
+    tables[fk.from_table]["columns"][fk.from_column] = std::move(rule);
   }
   json& an = out["analyze"];
   if (!an.is_object()) an = json::object();

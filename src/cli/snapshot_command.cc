@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/state_store.h"
 #include "spdlog/spdlog.h"
+#include "src/analyze/report.h"
 #include "src/analyze/strict.h"
 #include "src/capture/mysql/my_capture.h"
 #include "src/capture/postgres/replication_client.h"
@@ -113,6 +114,33 @@ int OpenSnapshotStores(const LoadedJob& job, SnapshotStores* out) {
   return 0;
 }
 
+// The foreign keys phony analyze inferred (its saved report, when there is
+// one): a subset follows them where the source declares none.
+std::vector<snapshot::InferredForeignKey> InferredForeignKeys(const JobConfig& config) {
+  std::vector<snapshot::InferredForeignKey> out;
+  if (!config.subset) return out;
+  auto report = analyze::LoadReport(config);
+  if (!report.ok()) {
+    if (!absl::IsNotFound(report.status())) spdlog::warn("subset: {}", std::string(report.status().message()));
+    return out;
+  }
+  const std::string ds = config.DefaultSchema();
+  auto qualified = [&](const std::string& t) { return t.find('.') == std::string::npos ? ds + "." + t : t; };
+  for (const analyze::ForeignKeyFinding& f : report->fks) {
+    if (f.declared()) continue;
+    snapshot::InferredForeignKey in;
+    in.table = qualified(f.from_table);
+    const std::string to = qualified(f.to_table);
+    in.fk.name = "inferred";
+    in.fk.referenced.schema = to.substr(0, to.find('.'));
+    in.fk.referenced.table = to.substr(to.find('.') + 1);
+    for (absl::string_view c : absl::StrSplit(f.from_column, ',')) in.fk.columns.emplace_back(c);
+    for (absl::string_view c : absl::StrSplit(f.to_column, ',')) in.fk.referenced_columns.emplace_back(c);
+    out.push_back(std::move(in));
+  }
+  return out;
+}
+
 // What both families' runs take from the job and the flags.
 snapshot::SnapshotOptions BaseOptions(const LoadedJob& job, const SnapshotFlags& flags, const SnapshotStores& stores,
                                       ProgressDisplay* display) {
@@ -128,6 +156,7 @@ snapshot::SnapshotOptions BaseOptions(const LoadedJob& job, const SnapshotFlags&
   o.restart = flags.restart;
   o.stop = &StopFlag();
   o.on_progress = [display](const snapshot::Progress& p) { display->Show(p); };
+  o.inferred_foreign_keys = InferredForeignKeys(job.config);
   return o;
 }
 

@@ -480,7 +480,8 @@ class Runner {
     for (const TableState& t : tables_) cats.push_back(&t.cat);
     const auto started = std::chrono::steady_clock::now();
     PHONY_ASSIGN_OR_RETURN(SubsetPlan plan,
-                           ComputeMySubset(*workers_[0]->source, cats, *c_.subset, c_.DefaultSchema(), seed));
+                           ComputeMySubset(*workers_[0]->source, cats, *c_.subset, c_.DefaultSchema(), seed,
+                                           o_.inferred_foreign_keys));
     size_t keyed = 0;
     std::vector<TableState> chosen;
     std::deque<Chunk> queue;

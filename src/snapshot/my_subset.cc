@@ -3,6 +3,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "spdlog/spdlog.h"
 
 namespace phony::snapshot {
 
@@ -102,12 +103,15 @@ class MySubsetDialect : public SubsetDialect {
 
 absl::StatusOr<SubsetPlan> ComputeMySubset(MySession& session, const std::vector<const CatalogTable*>& tables,
                                            const SubsetConfig& config, const std::string& default_schema,
-                                           int64_t seed) {
+                                           int64_t seed, const std::vector<InferredForeignKey>& inferred) {
   std::vector<SubsetTable> subset_tables;
   for (size_t i = 0; i < tables.size(); ++i) {
-    SubsetTable t{&tables[i]->schema, {}, i};
+    SubsetTable t{&tables[i]->schema, {}, i, {}};
     for (uint16_t k : tables[i]->schema.KeyColumns()) t.key.push_back(tables[i]->schema.columns[k].name);
     subset_tables.push_back(std::move(t));
+  }
+  if (const size_t n = AttachInferredForeignKeys(inferred, &subset_tables); n > 0) {
+    spdlog::info("subset: following {} foreign keys phony analyze inferred (the saved report)", n);
   }
   MySubsetDialect dialect(session, tables);
   return ComputeSubset(dialect, subset_tables, config, default_schema, seed);

@@ -22,7 +22,7 @@ namespace phony::snapshot {
 absl::StatusOr<SubsetPlan> ComputeMySubset(mysql::MySession& session,
                                            const std::vector<const mysql::CatalogTable*>& tables,
                                            const SubsetConfig& config, const std::string& default_schema,
-                                           int64_t seed);
+                                           int64_t seed, const std::vector<InferredForeignKey>& inferred = {});
 
 // The WHERE condition selecting values[begin, end) of `selection` in
 // `table` ("FALSE" for none).

@@ -210,7 +210,8 @@ class Runner {
       // nobody without the secret can tell which.
       PHONY_ASSIGN_OR_RETURN(const int64_t seed, SubsetSeed(o_.secret));
       const auto subset_start = Clock::now();
-      PHONY_ASSIGN_OR_RETURN(subset_, ComputeSubset(exporter.get(), catalog_, *c_.subset, c_.DefaultSchema(), seed));
+      PHONY_ASSIGN_OR_RETURN(subset_, ComputeSubset(exporter.get(), catalog_, *c_.subset, c_.DefaultSchema(), seed,
+                                                    o_.inferred_foreign_keys));
       size_t rows = 0;
       for (const auto& [id, sel] : subset_.tables) {
         rows += sel.values.size();

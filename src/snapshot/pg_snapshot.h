@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/position.h"
+#include "src/snapshot/subset.h"
 #include "src/transform/transformer.h"
 
 namespace phony::snapshot {
@@ -44,6 +45,9 @@ struct SnapshotOptions {
   const std::atomic<bool>* stop = nullptr;       // SIGINT/SIGTERM: stop after the chunks in flight
   // Called about once a second from the coordinating thread.
   std::function<void(const struct Progress&)> on_progress;
+  // Foreign keys phony analyze inferred (its saved report): a subset
+  // follows them where the source declares none.
+  std::vector<InferredForeignKey> inferred_foreign_keys;
 };
 
 struct TableProgress {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "spdlog/spdlog.h"
 
 namespace phony::snapshot {
 
@@ -115,10 +116,14 @@ class PgSubsetDialect : public SubsetDialect {
 }  // namespace
 
 absl::StatusOr<SubsetPlan> ComputeSubset(PgSession* session, const SourceCatalog& catalog, const SubsetConfig& config,
-                                         const std::string& default_schema, int64_t seed) {
+                                         const std::string& default_schema, int64_t seed,
+                                         const std::vector<InferredForeignKey>& inferred) {
   std::vector<SubsetTable> tables;
   for (size_t i = 0; i < catalog.tables.size(); ++i) {
-    tables.push_back({&catalog.tables[i].schema, catalog.tables[i].primary_key, i});
+    tables.push_back({&catalog.tables[i].schema, catalog.tables[i].primary_key, i, {}});
+  }
+  if (const size_t n = AttachInferredForeignKeys(inferred, &tables); n > 0) {
+    spdlog::info("subset: following {} foreign keys phony analyze inferred (the saved report)", n);
   }
   PgSubsetDialect dialect(session, catalog);
   return ComputeSubset(dialect, tables, config, default_schema, seed);

@@ -17,9 +17,11 @@
 
 namespace phony::snapshot {
 
-// `seed` keys the sample (from the anonymization secret).
+// `seed` keys the sample (from the anonymization secret). `inferred`:
+// foreign keys phony analyze inferred, followed like declared ones.
 absl::StatusOr<SubsetPlan> ComputeSubset(PgSession* session, const SourceCatalog& catalog, const SubsetConfig& config,
-                                         const std::string& default_schema, int64_t seed);
+                                         const std::string& default_schema, int64_t seed,
+                                         const std::vector<InferredForeignKey>& inferred = {});
 
 // The WHERE condition selecting values[begin, end) of `selection` in `table`
 // ("false" for none).

@@ -104,13 +104,15 @@ class Subsetter {
       work_.push_back(std::move(w));
     }
     for (size_t i = 0; i < work_.size(); ++i) {
-      for (const ForeignKey& fk : work_[i].t->schema->foreign_keys) {
+      auto add = [&](const ForeignKey& fk) {
         auto it = index.find(fk.referenced);
-        if (it == index.end()) continue;  // a table the job does not cover
+        if (it == index.end()) return;  // a table the job does not cover
         edges_.push_back({i, it->second, &fk});
         work_[i].out.push_back(edges_.size() - 1);
         work_[it->second].in.push_back(edges_.size() - 1);
-      }
+      };
+      for (const ForeignKey& fk : work_[i].t->schema->foreign_keys) add(fk);
+      for (const ForeignKey& fk : work_[i].t->inferred) add(fk);
     }
     out_values_.resize(edges_.size());
     in_values_.resize(edges_.size());
@@ -327,6 +329,27 @@ class Subsetter {
 };
 
 }  // namespace
+
+size_t AttachInferredForeignKeys(const std::vector<InferredForeignKey>& inferred, std::vector<SubsetTable>* tables) {
+  size_t attached = 0;
+  for (const InferredForeignKey& in : inferred) {
+    SubsetTable* child = nullptr;
+    const SubsetTable* parent = nullptr;
+    for (SubsetTable& t : *tables) {
+      if (t.schema->id.QualifiedName() == in.table) child = &t;
+      if (t.schema->id.schema == in.fk.referenced.schema && t.schema->id.table == in.fk.referenced.table) parent = &t;
+    }
+    if (child == nullptr || parent == nullptr) continue;
+    bool declared = false;
+    for (const ForeignKey& fk : child->schema->foreign_keys) declared = declared || fk.columns == in.fk.columns;
+    if (declared) continue;
+    ForeignKey fk = in.fk;
+    fk.referenced = parent->schema->id;
+    child->inferred.push_back(std::move(fk));
+    ++attached;
+  }
+  return attached;
+}
 
 absl::StatusOr<SubsetPlan> ComputeSubset(SubsetDialect& dialect, const std::vector<SubsetTable>& tables,
                                          const SubsetConfig& config, const std::string& default_schema,

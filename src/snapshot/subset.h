@@ -47,8 +47,23 @@ struct SubsetTable {
   const TableSchema* schema = nullptr;  // id and foreign_keys
   std::vector<std::string> key;         // primary key columns; empty: none
   size_t native = 0;                    // the dialect's own index of the table
+  // Foreign keys the source does not declare, inferred by phony analyze
+  // (the saved report): followed like declared ones.
+  std::vector<ForeignKey> inferred;
   bool has_key() const { return !key.empty(); }
 };
+
+// A foreign key phony analyze inferred: `table` ("schema.table") references
+// fk.referenced (schema and table set; database ignored).
+struct InferredForeignKey {
+  std::string table;
+  ForeignKey fk;
+};
+
+// Attaches `inferred` to the tables they start from, where both tables are
+// in `tables` and the source declares no foreign key on those columns;
+// fk.referenced becomes the parent's own TableId. Returns how many.
+size_t AttachInferredForeignKeys(const std::vector<InferredForeignKey>& inferred, std::vector<SubsetTable>* tables);
 
 using SubsetRow = std::vector<std::optional<std::string>>;
 

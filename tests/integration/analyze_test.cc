@@ -347,6 +347,74 @@ TEST_P(AnalyzeTest, TheCommandWritesTheReportAndAStarterConfigTheTransformerAcce
   EXPECT_EQ(WEXITSTATUS(copied), 0) << testing::ReadFile(err) << testing::ReadFile(out);
 }
 
+// Snapshot and subset use the inferred graph when constraints are missing:
+// a subset seeded on orders of the schema without constraints still brings
+// every customer those orders reference, once phony analyze --save has
+// inferred orders.customer_id -> customers.id.
+TEST_P(AnalyzeTest, ASubsetFollowsTheInferredForeignKeysOfASchemaWithoutConstraints) {
+  const std::string dialect = GetParam();
+  const JobConfig base = ConfigFor(dialect, kDbNoFk);
+  const std::string dir = ::testing::TempDir() + "/analyze-subset-" + dialect;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string type = IsPg(dialect) ? "postgresql" : "mariadb";
+  const std::string staging = std::string(kDbNoFk) + "_staging";
+  nlohmann::json job = {
+      {"name", "analyze-subset"},
+      {"source", {{"type", type}, {"host", base.source.host}, {"port", base.source.port}, {"database", kDbNoFk},
+                  {"user", base.source.user}}},
+      {"target", {{"type", type}, {"host", base.source.host}, {"port", base.source.port}, {"database", staging},
+                  {"user", base.source.user}}},
+      {"state", {{"dir", dir + "/state"}}},
+      {"anonymization", {{"secret_ref", "env://PHONY_TEST_SECRET"}}}};
+  // A fresh staging: without the inferred keys, customers would not be there at all.
+  if (!IsPg(dialect)) {
+    job["source"]["password_ref"] = "env://PHONY_MARIADB_PASSWORD";
+    job["target"]["password_ref"] = "env://PHONY_MARIADB_PASSWORD";
+    testing::MariaDbAdmin admin;
+    admin.Exec("DROP DATABASE IF EXISTS " + staging);
+  } else {
+    auto admin = testing::ConnectPg("PG15", false);
+    testing::PgQuery(admin.get(), "DROP DATABASE IF EXISTS " + staging);
+    testing::PgQuery(admin.get(), "CREATE DATABASE " + staging);
+  }
+  setenv("PHONY_TEST_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  std::ofstream(dir + "/job.json") << job.dump(2);
+  const std::string phony = PHONY_BINARY;
+  const std::string out = dir + "/out.txt", err = dir + "/err.txt";
+  ASSERT_EQ(std::system((phony + " analyze --config " + dir + "/job.json --save --emit-config " + dir +
+                         "/starter.json > " + out + " 2> " + err).c_str()),
+            0)
+      << testing::ReadFile(err);
+  nlohmann::json starter = nlohmann::json::parse(testing::ReadFile(dir + "/starter.json"));
+  starter["subset"] = {{"seed_tables", {"orders"}}, {"percentage", 20}, {"other_tables", "none"}};
+  std::ofstream(dir + "/subset.json") << starter.dump(2);
+  const int copied = std::system((phony + " snapshot --quiet --config " + dir + "/subset.json > " + out + " 2> " + err).c_str());
+  ASSERT_EQ(WEXITSTATUS(copied), 0) << testing::ReadFile(err);
+  EXPECT_NE(testing::ReadFile(err).find("foreign keys phony analyze inferred"), std::string::npos) << testing::ReadFile(err);
+
+  // In staging: some orders, and every customer they reference.
+  const std::string orphans_sql =
+      "SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = o.customer_id)";
+  std::string orders, customers, orphans;
+  if (IsPg(dialect)) {
+    auto conn = testing::ConnectPg("PG15", false, "dbname=" + staging);
+    orders = testing::PgQuery(conn.get(), "SELECT count(*) FROM orders")[0][0];
+    customers = testing::PgQuery(conn.get(), "SELECT count(*) FROM customers")[0][0];
+    orphans = testing::PgQuery(conn.get(), orphans_sql)[0][0];
+  } else {
+    testing::MariaDbAdmin admin;
+    admin.Exec("USE " + staging);
+    orders = admin.Row("SELECT count(*) FROM orders")[0];
+    customers = admin.Row("SELECT count(*) FROM customers")[0];
+    orphans = admin.Row(orphans_sql)[0];
+  }
+  EXPECT_GT(std::stoi(orders), 0);
+  EXPECT_LT(std::stoi(orders), 400);
+  EXPECT_GT(std::stoi(customers), 0);
+  EXPECT_EQ(orphans, "0") << "orders whose customer the subset left out";
+}
+
 INSTANTIATE_TEST_SUITE_P(Sources, AnalyzeTest, ::testing::Values("pg", "mariadb"),
                          [](const auto& p) { return p.param == "pg" ? "PostgreSQL15" : "MariaDB"; });
 
