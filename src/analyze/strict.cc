@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/backoff.h"
 #include "core/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "src/analyze/analyze_source.h"
@@ -63,7 +64,8 @@ std::vector<UnruledColumn> UnruledPii(const JobConfig& config, const std::vector
   return out;
 }
 
-absl::Status EnforceStrictMode(const JobConfig& config, const std::string& source_password, const std::string& command) {
+absl::Status EnforceStrictMode(const JobConfig& config, const std::string& source_password, const std::string& command,
+                               const std::atomic<bool>* stop) {
   if (!config.analyze.strict) return absl::OkStatus();
   std::optional<Report> saved;
   if (auto r = LoadReport(config); r.ok()) {
@@ -71,10 +73,25 @@ absl::Status EnforceStrictMode(const JobConfig& config, const std::string& sourc
   } else if (!absl::IsNotFound(r.status())) {
     return r.status();
   }
-  PHONY_ASSIGN_OR_RETURN(auto source, OpenAnalyzeSource(config, source_password));
-  PHONY_ASSIGN_OR_RETURN(std::vector<CatalogTable> tables, source->ReadCatalog());
-  const std::vector<UnruledColumn> unruled =
-      UnruledPii(config, tables, source->DefaultSchema(), saved ? &*saved : nullptr);
+  // The catalog, read again with backoff while the source is unreachable.
+  std::vector<CatalogTable> tables;
+  std::string default_schema;
+  const std::atomic<bool> never(false);
+  const std::atomic<bool>& stopping = stop != nullptr ? *stop : never;
+  absl::Status read = RetryWithBackoff({.what = "source (strict mode's catalog read)", .max_retries = 10}, stopping,
+                                       [&](bool* made_progress) -> absl::Status {
+                                         auto source = OpenAnalyzeSource(config, source_password);
+                                         if (!source.ok()) return source.status();
+                                         (void)made_progress;  // a reconnect that fails again still counts
+                                         default_schema = (*source)->DefaultSchema();
+                                         auto t = (*source)->ReadCatalog();
+                                         if (!t.ok()) return t.status();
+                                         tables = *std::move(t);
+                                         return absl::OkStatus();
+                                       });
+  if (!read.ok()) return read;
+  if (stopping.load()) return absl::CancelledError(command + ": stopped before strict mode's check");
+  const std::vector<UnruledColumn> unruled = UnruledPii(config, tables, default_schema, saved ? &*saved : nullptr);
   if (unruled.empty()) return absl::OkStatus();
   std::string msg = command + ": strict mode: " + std::to_string(unruled.size()) +
                     " column(s) that look like PII have no rule:";

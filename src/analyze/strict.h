@@ -5,6 +5,7 @@
 // it. Start-up reads the catalog only; it never samples production.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,11 @@ std::vector<UnruledColumn> UnruledPii(const JobConfig& config, const std::vector
 
 // Reads the source's catalog and the saved report and fails with
 // kFailedPrecondition listing every unruled PII column (and how to settle
-// each); ok when analyze.strict is false or nothing is unruled. `command`
-// names the caller in the message.
-absl::Status EnforceStrictMode(const JobConfig& config, const std::string& source_password, const std::string& command);
+// each); ok when analyze.strict is false or nothing is unruled. An
+// unreachable source is retried with backoff (10 times, logged), then
+// kUnavailable; kCancelled when `stop` is set meanwhile. `command` names
+// the caller in the message.
+absl::Status EnforceStrictMode(const JobConfig& config, const std::string& source_password, const std::string& command,
+                               const std::atomic<bool>* stop = nullptr);
 
 }  // namespace phony::analyze

@@ -214,12 +214,14 @@ int RunRun(const RunFlags& flags) {
               << " staging is not built yet; set \"never\" to stream only\n";
     return kExitConfig;
   }
+  InstallStopSignals();
   // Strict mode (issue #10): no PII column without a rule.
-  if (auto s = analyze::EnforceStrictMode(config, PasswordOf(secrets.source_password), "phony run"); !s.ok()) {
+  if (auto s = analyze::EnforceStrictMode(config, PasswordOf(secrets.source_password), "phony run", &StopFlag());
+      !s.ok()) {
     std::cerr << s.message() << "\n";
+    if (absl::IsCancelled(s)) return 0;
     return absl::IsFailedPrecondition(s) ? kExitConfig : ExitCodeFor(s);
   }
-  InstallStopSignals();
   std::atomic<bool>& stop = StopFlag();
   const std::string source_password = PasswordOf(secrets.source_password);
   const std::string target_password = PasswordOf(secrets.target_password);

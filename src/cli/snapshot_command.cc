@@ -168,9 +168,10 @@ snapshot::SnapshotOptions BaseOptions(const LoadedJob& job, const SnapshotFlags&
 int CheckStrictMode(const LoadedJob& job, const SnapshotFlags& flags) {
   if (!flags.strict) return 0;
   const absl::Status s =
-      analyze::EnforceStrictMode(job.config, PasswordOf(job.secrets.source_password), "phony snapshot");
+      analyze::EnforceStrictMode(job.config, PasswordOf(job.secrets.source_password), "phony snapshot", &StopFlag());
   if (s.ok()) return 0;
   std::cerr << s.message() << "\n";
+  if (absl::IsCancelled(s)) return kExitIncomplete;
   return absl::IsFailedPrecondition(s) ? kExitConfig : ExitCodeFor(s);
 }
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/config.h"
 #include "gtest/gtest.h"
@@ -413,6 +414,30 @@ TEST_P(AnalyzeTest, ASubsetFollowsTheInferredForeignKeysOfASchemaWithoutConstrai
   EXPECT_LT(std::stoi(orders), 400);
   EXPECT_GT(std::stoi(customers), 0);
   EXPECT_EQ(orphans, "0") << "orders whose customer the subset left out";
+}
+
+// An unreachable source is retried with backoff, not taken for "no PII";
+// a stop request ends the wait.
+TEST(StrictModeTest, AnUnreachableSourceIsRetriedUntilStopped) {
+  JobConfig c;
+  c.name = "unreachable";
+  c.source.host = "127.0.0.1";
+  c.source.port = 1;
+  c.source.database = "x";
+  c.source.user = "x";
+  c.state_dir = ::testing::TempDir() + "/strict-unreachable";
+  std::atomic<bool> stop(false);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    stop = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status s = analyze::EnforceStrictMode(c, "", "phony run", &stop);
+  stopper.join();
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  // At least two attempts (1 s apart), and it ended soon after the stop.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2400));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 INSTANTIATE_TEST_SUITE_P(Sources, AnalyzeTest, ::testing::Values("pg", "mariadb"),
