@@ -146,6 +146,27 @@ analyze::Report AnalyzeDb(const std::string& dialect, const std::string& db, boo
   return report.ok() ? *report : analyze::Report{};
 }
 
+// A job config file's JSON for `phony` on `db` (staging: db_staging), its
+// state under `dir`, which starts empty.
+nlohmann::json CliJob(const std::string& dialect, const std::string& db, const std::string& dir) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  setenv("PHONY_TEST_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  const JobConfig base = ConfigFor(dialect, db);
+  const std::string type = IsPg(dialect) ? "postgresql" : "mariadb";
+  nlohmann::json endpoint = {{"type", type}, {"host", base.source.host}, {"port", base.source.port},
+                             {"user", base.source.user}};
+  if (!IsPg(dialect)) endpoint["password_ref"] = "env://PHONY_MARIADB_PASSWORD";
+  nlohmann::json job = {{"name", "analyze-cli"},
+                        {"source", endpoint},
+                        {"target", endpoint},
+                        {"state", {{"dir", dir + "/state"}}},
+                        {"anonymization", {{"secret_ref", "env://PHONY_TEST_SECRET"}}}};
+  job["source"]["database"] = db;
+  job["target"]["database"] = db + "_staging";
+  return job;
+}
+
 class AnalyzeTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
@@ -285,24 +306,9 @@ TEST_P(AnalyzeTest, StrictModeListsEveryUnruledPiiColumnUntilEachHasARuleOrIsAcc
 // unruled config with exit code 1 and accepting the starter one.
 TEST_P(AnalyzeTest, TheCommandWritesTheReportAndAStarterConfigTheTransformerAccepts) {
   const std::string dialect = GetParam();
-  const JobConfig base = ConfigFor(dialect, kDb);
   const std::string dir = ::testing::TempDir() + "/analyze-cli-" + dialect;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string type = IsPg(dialect) ? "postgresql" : "mariadb";
-  nlohmann::json job = {
-      {"name", "analyze-cli"},
-      {"source", {{"type", type}, {"host", base.source.host}, {"port", base.source.port}, {"database", kDb},
-                  {"user", base.source.user}}},
-      {"target", {{"type", type}, {"host", base.source.host}, {"port", base.source.port},
-                  {"database", std::string(kDb) + "_staging"}, {"user", base.source.user}}},
-      {"state", {{"dir", dir + "/state"}}},
-      {"anonymization", {{"secret_ref", "env://PHONY_TEST_SECRET"}, {"locale", "tr_TR"}}}};
-  if (!IsPg(dialect)) {
-    job["source"]["password_ref"] = "env://PHONY_MARIADB_PASSWORD";
-    job["target"]["password_ref"] = "env://PHONY_MARIADB_PASSWORD";
-  }
-  setenv("PHONY_TEST_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  nlohmann::json job = CliJob(dialect, kDb, dir);
+  job["anonymization"]["locale"] = "tr_TR";
   std::ofstream(dir + "/job.json") << job.dump(2);
   const std::string phony = PHONY_BINARY;
   const std::string out = dir + "/report.json", err = dir + "/err.txt";
@@ -354,24 +360,11 @@ TEST_P(AnalyzeTest, TheCommandWritesTheReportAndAStarterConfigTheTransformerAcce
 // inferred orders.customer_id -> customers.id.
 TEST_P(AnalyzeTest, ASubsetFollowsTheInferredForeignKeysOfASchemaWithoutConstraints) {
   const std::string dialect = GetParam();
-  const JobConfig base = ConfigFor(dialect, kDbNoFk);
   const std::string dir = ::testing::TempDir() + "/analyze-subset-" + dialect;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string type = IsPg(dialect) ? "postgresql" : "mariadb";
   const std::string staging = std::string(kDbNoFk) + "_staging";
-  nlohmann::json job = {
-      {"name", "analyze-subset"},
-      {"source", {{"type", type}, {"host", base.source.host}, {"port", base.source.port}, {"database", kDbNoFk},
-                  {"user", base.source.user}}},
-      {"target", {{"type", type}, {"host", base.source.host}, {"port", base.source.port}, {"database", staging},
-                  {"user", base.source.user}}},
-      {"state", {{"dir", dir + "/state"}}},
-      {"anonymization", {{"secret_ref", "env://PHONY_TEST_SECRET"}}}};
+  const nlohmann::json job = CliJob(dialect, kDbNoFk, dir);
   // A fresh staging: without the inferred keys, customers would not be there at all.
   if (!IsPg(dialect)) {
-    job["source"]["password_ref"] = "env://PHONY_MARIADB_PASSWORD";
-    job["target"]["password_ref"] = "env://PHONY_MARIADB_PASSWORD";
     testing::MariaDbAdmin admin;
     admin.Exec("DROP DATABASE IF EXISTS " + staging);
   } else {
@@ -379,7 +372,6 @@ TEST_P(AnalyzeTest, ASubsetFollowsTheInferredForeignKeysOfASchemaWithoutConstrai
     testing::PgQuery(admin.get(), "DROP DATABASE IF EXISTS " + staging);
     testing::PgQuery(admin.get(), "CREATE DATABASE " + staging);
   }
-  setenv("PHONY_TEST_SECRET", "0123456789abcdef0123456789abcdef", 1);
   std::ofstream(dir + "/job.json") << job.dump(2);
   const std::string phony = PHONY_BINARY;
   const std::string out = dir + "/out.txt", err = dir + "/err.txt";
