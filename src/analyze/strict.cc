@@ -4,7 +4,6 @@
 
 #include "core/backoff.h"
 #include "core/status_macros.h"
-#include "spdlog/spdlog.h"
 #include "src/analyze/analyze_source.h"
 #include "src/analyze/report.h"
 
@@ -89,7 +88,13 @@ absl::Status EnforceStrictMode(const JobConfig& config, const std::string& sourc
                                          tables = *std::move(t);
                                          return absl::OkStatus();
                                        });
-  if (!read.ok()) return read;
+  if (!read.ok()) {
+    // A server's refusal is not the strict check's own (kFailedPrecondition
+    // there means unruled PII): report it as a server problem, named.
+    const absl::StatusCode code =
+        absl::IsFailedPrecondition(read) ? absl::StatusCode::kAborted : read.code();
+    return absl::Status(code, command + ": strict mode's catalog read: " + std::string(read.message()));
+  }
   if (stopping.load()) return absl::CancelledError(command + ": stopped before strict mode's check");
   const std::vector<UnruledColumn> unruled = UnruledPii(config, tables, default_schema, saved ? &*saved : nullptr);
   if (unruled.empty()) return absl::OkStatus();
