@@ -214,7 +214,7 @@ absl::StatusOr<std::vector<ForeignKeyFinding>> InferForeignKeys(AnalyzeSource& s
     }
   }
 
-  // Distinct sampled values per column, cached.
+  // The distinct sampled values of a column.
   auto distinct_of = [&](size_t t, size_t c) {
     std::vector<std::string> v = samples[t].size() > c ? samples[t][c] : std::vector<std::string>{};
     std::sort(v.begin(), v.end());
