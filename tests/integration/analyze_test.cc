@@ -432,6 +432,26 @@ TEST(StrictModeTest, AnUnreachableSourceIsRetriedUntilStopped) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+// A saved report that is not a report stops the start naming its path
+// (before any server is asked), rather than being taken for "no PII".
+TEST(StrictModeTest, AMalformedSavedReportIsAnErrorNamingIt) {
+  JobConfig c;
+  c.name = "broken-report";
+  c.source.host = "127.0.0.1";
+  c.source.port = 1;
+  c.state_dir = ::testing::TempDir() + "/strict-broken-report";
+  std::filesystem::create_directories(c.state_dir + "/analyze");
+  std::ofstream(c.state_dir + "/analyze/report.json") << "{\"users.email\": ";
+  absl::Status s = analyze::EnforceStrictMode(c, "", "phony run");
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(std::string(s.message()).find(c.state_dir + "/analyze/report.json"), std::string::npos) << s;
+  std::ofstream(c.state_dir + "/analyze/report.json") << R"({"users.email": {"pii_type": "SHOE_SIZE", "confidence": 1},
+                                                             "fks": [], "analyzed": {"columns": []}})";
+  s = analyze::EnforceStrictMode(c, "", "phony run");
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(std::string(s.message()).find("SHOE_SIZE"), std::string::npos) << s;
+}
+
 INSTANTIATE_TEST_SUITE_P(Sources, AnalyzeTest, ::testing::Values("pg", "mariadb"),
                          [](const auto& p) { return p.param == "pg" ? "PostgreSQL15" : "MariaDB"; });
 

@@ -14,19 +14,38 @@ namespace {
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
 
+// The row's little-endian integers, read as whole words where the size
+// allows (the decoder already assumes a little-endian host: see the CRC).
+uint64_t LoadLE(const char* p, int n) {
+  static_assert(std::endian::native == std::endian::little);
+  switch (n) {
+    case 1: return static_cast<uint8_t>(p[0]);
+    case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
+    case 8: { uint64_t v; std::memcpy(&v, p, 8); return v; }
+    default: {
+      uint64_t v = 0;
+      for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+      return v;
+    }
+  }
+}
+
+uint64_t LoadBE(const char* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 absl::StatusOr<uint64_t> ReadBE(ByteReader& in, int n, const char* what) {
   PHONY_ASSIGN_OR_RETURN(std::string_view b, in.ReadBytes(static_cast<uint64_t>(n)));
-  uint64_t v = 0;
-  for (char c : b) v = (v << 8) | static_cast<uint8_t>(c);
   (void)what;
-  return v;
+  return LoadBE(b.data(), n);
 }
 
 absl::StatusOr<uint64_t> ReadLE(ByteReader& in, int n) {
   PHONY_ASSIGN_OR_RETURN(std::string_view b, in.ReadBytes(static_cast<uint64_t>(n)));
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b[static_cast<size_t>(i)]);
-  return v;
+  return LoadLE(b.data(), n);
 }
 
 int64_t SignExtend(uint64_t v, int bytes) {
@@ -559,29 +578,6 @@ absl::StatusOr<Value> DecodeColumnValue(const ColumnInfo& c, ByteReader& in) {
 
 namespace phony::mysql {
 namespace {
-
-// The row's little-endian integers, read as whole words where the size
-// allows (the decoder already assumes a little-endian host: see the CRC).
-uint64_t LoadLE(const char* p, int n) {
-  static_assert(std::endian::native == std::endian::little);
-  switch (n) {
-    case 1: return static_cast<uint8_t>(p[0]);
-    case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
-    case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
-    case 8: { uint64_t v; std::memcpy(&v, p, 8); return v; }
-    default: {
-      uint64_t v = 0;
-      for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-      return v;
-    }
-  }
-}
-
-uint64_t LoadBE(const char* p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 
 // Bytes of a DATETIME2/TIMESTAMP2/TIME2 fraction with `fsp` digits; -1 when
 // fsp is out of range.
